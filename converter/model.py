@@ -1,0 +1,71 @@
+"""The seed CNN, made cheap enough to train on two CPU cores (FINDINGS.md, "Training").
+
+What the seed app described, and how each choice follows it:
+- 224x224x3 input, sigmoid real/fake output, dropout 0.5: as described.
+- first convolutions 5x5 with 64 filters followed by max-pooling: conv1 and conv2 are 5x5/64,
+  each followed by max-pooling. Pooling 4x4 straight after conv1 (before batch norm and ReLU)
+  is the one liberty: batch norm and ReLU on the full 224x224x64 tensor were most of the cost,
+  and pooling first gives the same result when the BN scale is positive.
+- later layers with fewer filters: 48, then 32.
+- dilation rate 2 in the last three convolutions: conv6..conv8.
+- 10 layers: 8 convolutions + 2 dense; about 650k parameters (the seed had about 653k).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from deepfake_scanner.preprocess import SPEC
+
+# (filters, kernel, stride, dilation, pool after): the README's layer table comes from this.
+CONV_LAYERS = [
+    (64, 5, 2, 1, 4),
+    (64, 5, 1, 1, 2),
+    (48, 5, 1, 1, 0),
+    (48, 3, 1, 1, 2),
+    (32, 3, 1, 1, 0),
+    (32, 3, 1, 2, 0),
+    (32, 3, 1, 2, 0),
+    (32, 3, 1, 2, 0),
+]
+DENSE = 256
+DROPOUT = 0.5
+BN_MOMENTUM = 0.95  # slower statistics made eval-mode AUC lag (FINDINGS.md)
+
+
+def build_model(dtype_policy: str = "float32", name: str = "seed_cnn") -> keras.Model:
+    """The classifier. `mixed_bfloat16` for training on CPUs with AMX; the last layer stays
+    float32 because a bfloat16 sigmoid saturates at 1.0 and makes ties."""
+    policy = keras.mixed_precision.Policy(dtype_policy)
+    inputs = keras.Input((SPEC.size, SPEC.size, 3), name="image")
+    x = inputs
+    for i, (filters, kernel, stride, dilation, pool) in enumerate(CONV_LAYERS, start=1):
+        x = layers.Conv2D(filters, kernel, strides=stride, padding="same", dilation_rate=dilation,
+                          use_bias=False, kernel_initializer="he_normal",
+                          dtype=policy, name=f"conv{i}")(x)
+        if i == 1:  # pool first: BN+ReLU on 224x224x64 is the expensive part
+            x = layers.MaxPooling2D(pool, dtype=policy, name=f"pool{i}")(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, dtype=policy, name=f"bn{i}")(x)
+        x = layers.ReLU(dtype=policy, name=f"relu{i}")(x)
+        if pool and i > 1:
+            x = layers.MaxPooling2D(pool, dtype=policy, name=f"pool{i}")(x)
+    x = layers.Flatten(dtype=policy, name="flatten")(x)
+    x = layers.Dense(DENSE, activation="relu", kernel_initializer="he_normal",
+                     dtype=policy, name="dense1")(x)
+    x = layers.Dropout(DROPOUT, dtype=policy, name="dropout")(x)
+    outputs = layers.Dense(1, activation="sigmoid", dtype="float32", name="fake")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def float32_copy(model: keras.Model) -> keras.Model:
+    """The same weights in an all-float32 model: what is saved, converted and served."""
+    clone = build_model("float32", model.name)
+    clone.set_weights([w.astype("float32") for w in model.get_weights()])
+    return clone
+
+
+def layer_table(model: keras.Model) -> list[tuple[str, str, int]]:
+    """(layer, output shape, parameters) for the README."""
+    return [(layer.name, str(layer.output.shape), layer.count_params())
+            for layer in model.layers if layer.count_params() or "pool" in layer.name]

@@ -1,0 +1,177 @@
+"""Self-blended pseudo-fakes (Shiohara & Yamasaki, CVPR 2022) and the augmentations around them.
+
+A face is blended with a colour-, sharpness- and geometry-jittered copy of itself inside a
+mask drawn from its landmarks, with a blurred edge. The network can only tell the two apart
+by the blend itself, which is what face swaps and reenactments leave behind.
+
+Every global transform (sharpness, resolution, noise, JPEG, colour, flip, crop jitter) is
+drawn from the same distribution for reals and fakes: FINDINGS.md measured a model that
+learned "sharp means fake" from low-resolution real frames and called real stills fake.
+
+All functions take a numpy Generator so a seed reproduces a run. Images are uint8 BGR.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+Rng = np.random.Generator
+
+
+def _blur(img: np.ndarray, rng: Rng) -> np.ndarray:
+    sigma = rng.uniform(0.4, 1.6)
+    return cv2.GaussianBlur(img, (0, 0), sigma)
+
+
+def _sharpen(img: np.ndarray, rng: Rng) -> np.ndarray:
+    amount = rng.uniform(0.3, 1.2)
+    soft = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.8, 2.0))
+    return cv2.addWeighted(img, 1 + amount, soft, -amount, 0)
+
+
+def _rescale(img: np.ndarray, rng: Rng) -> np.ndarray:
+    """Down and up again: a lower-resolution camera or an upscaled frame."""
+    h, w = img.shape[:2]
+    f = rng.uniform(0.3, 0.8)
+    small = cv2.resize(img, (max(8, int(w * f)), max(8, int(h * f))), interpolation=cv2.INTER_AREA)
+    interp = cv2.INTER_LINEAR if rng.random() < 0.5 else cv2.INTER_CUBIC
+    return cv2.resize(small, (w, h), interpolation=interp)
+
+
+def _colour(img: np.ndarray, rng: Rng, strength: float = 1.0) -> np.ndarray:
+    """Brightness, contrast, per-channel shift and hue/saturation jitter."""
+    x = img.astype(np.float32)
+    x = x * rng.uniform(1 - 0.2 * strength, 1 + 0.2 * strength)
+    x = x + rng.uniform(-20, 20, size=3).astype(np.float32) * strength
+    hsv = cv2.cvtColor(np.clip(x, 0, 255).astype(np.uint8), cv2.COLOR_BGR2HSV).astype(np.int16)
+    hsv[..., 0] = (hsv[..., 0] + int(rng.integers(-5, 6) * strength)) % 180
+    hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(1 - 0.25 * strength, 1 + 0.25 * strength), 0,
+                          255)
+    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
+
+
+def _jpeg(img: np.ndarray, rng: Rng) -> np.ndarray:
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(35, 96))])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else img
+
+
+def _noise(img: np.ndarray, rng: Rng) -> np.ndarray:
+    n = rng.normal(0, rng.uniform(2, 8), img.shape).astype(np.float32)
+    return np.clip(img.astype(np.float32) + n, 0, 255).astype(np.uint8)
+
+
+def camera(img: np.ndarray, rng: Rng) -> np.ndarray:
+    """Whole-image look of a capture: sharpness and resolution. Applied to the base image
+    before a pair is made, so reals come in every sharpness the fakes do."""
+    r = rng.random()
+    if r < 0.25:
+        img = _sharpen(img, rng)
+    elif r < 0.45:
+        img = _blur(img, rng)
+    elif r < 0.65:
+        img = _rescale(img, rng)
+    return img
+
+
+def delivery(img: np.ndarray, rng: Rng) -> np.ndarray:
+    """What happens to a file after capture: colour, noise, JPEG. Same for both classes."""
+    if rng.random() < 0.3:
+        img = _colour(img, rng, 0.5)
+    if rng.random() < 0.2:
+        img = _noise(img, rng)
+    if rng.random() < 0.5:
+        img = _jpeg(img, rng)
+    return img
+
+
+def face_mask(shape: tuple[int, int], keypoints: np.ndarray, rng: Rng,
+              softness: float) -> np.ndarray:
+    """float32 mask in [0, 1]: a jittered hull of the face from BlazeFace's six keypoints.
+
+    keypoints: eyes (R, L), nose, mouth, ears (R, L) in pixel coordinates of `shape`.
+    """
+    eye_r, eye_l, nose, mouth, ear_r, ear_l = keypoints
+    eyes = (eye_r + eye_l) / 2
+    down = mouth - eyes  # eyes-to-mouth: the face's vertical scale and direction
+    side = (eye_l - eye_r) / 2
+    inner = rng.random() < 0.35  # an inner-face mask (eyes to mouth) as SBI also draws
+    top = rng.uniform(0.3, 0.9) * (0.6 if inner else 1.0)
+    bottom = rng.uniform(0.5, 1.1) * (0.6 if inner else 1.0)
+    width = rng.uniform(0.8, 1.1) if not inner else rng.uniform(1.2, 1.6)
+    if inner:
+        left, right = eyes - side * width * 1.5, eyes + side * width * 1.5
+    else:
+        left, right = eyes + (ear_r - eyes) * width, eyes + (ear_l - eyes) * width
+    pts = np.array([
+        left - down * top * 0.8, eye_r - down * top, eye_l - down * top,
+        right - down * top * 0.8, right + down * 0.6, mouth + down * bottom + side * 0.8,
+        mouth + down * (bottom + 0.15), mouth + down * bottom - side * 0.8, left + down * 0.6,
+    ], dtype=np.float32)
+    pts += rng.normal(0, 0.06, pts.shape).astype(np.float32) * np.linalg.norm(down)
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(pts.astype(np.int32)), 255)
+    k = max(3, int(np.linalg.norm(down) * rng.uniform(0.05, 0.25)) | 1)
+    mask = cv2.erode(mask, np.ones((k, k), np.uint8)) if rng.random() < 0.5 else \
+        cv2.dilate(mask, np.ones((k, k), np.uint8))
+    sigma = np.linalg.norm(down) * rng.uniform(0.05, 0.25) * (1 + 2 * softness)
+    m = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), max(sigma, 0.5))
+    return m / max(float(m.max()), 1e-6)
+
+
+def _shift_scale(img: np.ndarray, rng: Rng) -> np.ndarray:
+    h, w = img.shape[:2]
+    s = rng.uniform(0.95, 1.05)
+    tx, ty = rng.uniform(-0.03, 0.03, 2) * (w, h)
+    m = np.array([[s, 0, (1 - s) * w / 2 + tx], [0, s, (1 - s) * h / 2 + ty]], np.float32)
+    return cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
+
+
+def self_blend(base: np.ndarray, keypoints: np.ndarray, rng: Rng,
+               difficulty: float = 1.0) -> np.ndarray:
+    """A pseudo-fake of `base`. difficulty 0 is the curriculum's easy end: full-strength blend,
+    3x colour shift, soft edge; 1 is the full SBI distribution."""
+    strength = 1.0 + 2.0 * (1.0 - difficulty)
+    source = _colour(base, rng, strength)
+    r = rng.random()
+    if r < 0.35:
+        source = _sharpen(source, rng)
+    elif r < 0.7:
+        source = _blur(source, rng)
+    source = _shift_scale(source, rng)
+    mask = face_mask(base.shape[:2], keypoints, rng, softness=1.0 - difficulty)
+    ratio = 1.0 if rng.random() < 1.0 - 0.5 * difficulty else rng.choice([0.25, 0.5, 0.75])
+    m = (mask * ratio)[..., None]
+    fake = source.astype(np.float32) * m + base.astype(np.float32) * (1 - m)
+    return np.clip(fake + 0.5, 0, 255).astype(np.uint8)
+
+
+def frame(img: np.ndarray, keypoints: np.ndarray, size: int, margin_ratio: float,
+          rng: Rng | None) -> np.ndarray:
+    """The serving crop out of a stored context crop, with random jitter and flip when rng is
+    given. margin_ratio: serving margin / context margin (the crop's share of the context)."""
+    h = img.shape[0]
+    side = h * margin_ratio
+    cx = cy = h / 2.0
+    flip = False
+    if rng is not None:
+        side *= rng.uniform(0.93, 1.07)
+        cx += rng.uniform(-0.04, 0.04) * side
+        cy += rng.uniform(-0.04, 0.04) * side
+        flip = rng.random() < 0.5
+    x0, y0 = cx - side / 2, cy - side / 2
+    scale = size / side
+    m = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], np.float32)
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    out = cv2.warpAffine(img, m, (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT)
+    return out[:, ::-1] if flip else out
+
+
+def make_pair(context: np.ndarray, keypoints: np.ndarray, rng: Rng, difficulty: float,
+              size: int, margin_ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """(real, fake) serving-size crops made from one stored face, augmented alike."""
+    base = camera(context, rng)
+    fake = self_blend(base, keypoints, rng, difficulty)
+    real = delivery(frame(base, keypoints, size, margin_ratio, rng), rng)
+    fake = delivery(frame(fake, keypoints, size, margin_ratio, rng), rng)
+    return np.ascontiguousarray(real), np.ascontiguousarray(fake)

@@ -1,0 +1,258 @@
+"""Train the seed CNN.
+
+    python -m converter.train --data assets/faces/train --out runs/reference --steps 6000
+
+--data is a folder of real faces (images and videos; pseudo-fakes are self-blended on the fly)
+or a labelled dataset: real/ + fake/, or Train|Validation|Test x Real|Fake (e.g. face crops of
+FaceForensics++ or Celeb-DF). Validation holds out whole source files, so no person is on both
+sides. Checkpoints go to --out every --save-every steps; --resume carries on from the last one.
+A run whose loss is still at chance (ln 2) after --chance-steps steps stops with a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from deepfake_scanner.preprocess import SPEC, normalise
+
+from .data import MARGIN_RATIO, FaceSet, load_faces, split_by_source
+from .metrics import auc
+from .selfblend import camera, delivery, frame, make_pair
+
+# Defaults, and why. Measured on the 2-core CI kind of machine (FINDINGS.md):
+BATCH = 32  # 16 reals + their 16 self-blends: pairs keep the classes balanced per step
+LR = 1e-3  # Adam, 100 warm-up steps, cosine decay; clipnorm 1 keeps early steps sane
+WARMUP = 100
+CURRICULUM = 0.5  # blends go from easy to the full distribution over the first half
+VAL_FRACTION = 0.2  # of source files: validation on people not trained on
+VAL_FAKES = 600  # pseudo-fakes in validation: 200 gave about +/-0.06 AUC of noise
+CHANCE_STEPS = 400  # stop if the loss has not left ln 2 by then
+CHANCE_LOSS = 0.66
+EVAL_EVERY = 250
+SAVE_EVERY = 250
+
+
+def keras_module():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    return keras
+
+
+def labelled_sample(faces: FaceSet, i: int, rng: np.random.Generator | None) -> np.ndarray:
+    """One crop of a labelled face, with the same camera/delivery look as any other."""
+    img = faces.crops[i]
+    if rng is None:
+        return frame(img, faces.keypoints[i], SPEC.size, MARGIN_RATIO, None)
+    img = camera(img, rng)
+    return delivery(frame(img, faces.keypoints[i], SPEC.size, MARGIN_RATIO, rng), rng)
+
+
+def source_weights(faces: FaceSet) -> np.ndarray:
+    """Sampling probabilities that damp sources with many faces (video frames): a source with
+    n faces gets sqrt(n) times the weight of a single photo, not n times."""
+    _, inverse, counts = np.unique(faces.sources, return_inverse=True, return_counts=True)
+    w = 1.0 / np.sqrt(counts[inverse])
+    return w / w.sum()
+
+
+def make_batch(faces: FaceSet, rng: np.random.Generator, batch: int, difficulty: float,
+               weights: np.ndarray | None = None):
+    """uint8 BGR crops and labels: real/self-blend pairs, or labelled samples."""
+    xs, ys = [], []
+    if faces.labels.any():
+        for i in rng.choice(len(faces), batch, p=weights):
+            xs.append(labelled_sample(faces, i, rng))
+            ys.append(float(faces.labels[i]))
+    else:
+        for i in rng.choice(len(faces), batch // 2, p=weights):
+            real, fake = make_pair(faces.crops[i], faces.keypoints[i], rng, difficulty,
+                                   SPEC.size, MARGIN_RATIO)
+            xs += [real, fake]
+            ys += [0.0, 1.0]
+    return np.stack(xs), np.array(ys, np.float32)
+
+
+def eval_set(faces: FaceSet, n_fakes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed evaluation set: labelled faces as they are, or n_fakes self-blend pairs at full
+    difficulty (every face used in turn, so each person counts about equally)."""
+    if faces.labels.any():
+        x = np.stack([labelled_sample(faces, i, None) for i in range(len(faces))])
+        return x, faces.labels.astype(np.float32)
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for k in range(n_fakes):
+        i = k % len(faces)
+        real, fake = make_pair(faces.crops[i], faces.keypoints[i], rng, 1.0, SPEC.size,
+                               MARGIN_RATIO)
+        xs += [real, fake]
+        ys += [0.0, 1.0]
+    return np.stack(xs), np.array(ys, np.float32)
+
+
+class Prefetch:
+    """Makes batches in a background thread: OpenCV and numpy release the GIL."""
+
+    def __init__(self, faces: FaceSet, seed: int, batch: int, difficulty, start: int) -> None:
+        self.q: queue.Queue = queue.Queue(maxsize=6)
+        self.args = (faces, np.random.default_rng([seed, start]), batch, difficulty, start)
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        faces, rng, batch, difficulty, step = self.args
+        weights = source_weights(faces)
+        while True:
+            self.q.put(make_batch(faces, rng, batch, difficulty(step), weights))
+            step += 1
+
+    def get(self):
+        return self.q.get()
+
+
+def predict(model, x_uint8: np.ndarray, batch: int = 64) -> np.ndarray:
+    out = [model(normalise(x_uint8[i : i + batch]), training=False) for i in
+           range(0, len(x_uint8), batch)]
+    return np.concatenate([np.asarray(o, np.float32).reshape(-1) for o in out])
+
+
+def build_training_model(args, keras):
+    from .model import build_model
+
+    model = build_model(args.precision)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=max(1, args.steps - WARMUP), warmup_target=args.lr, warmup_steps=WARMUP)
+    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
+                  loss="binary_crossentropy", jit_compile=False)
+    return model
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m converter.train", description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, required=True, help="real faces, or a labelled layout")
+    p.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, history")
+    p.add_argument("--steps", type=int, default=6000, help="optimizer steps (sets the schedule)")
+    p.add_argument("--minutes", type=float, default=None, help="stop after this wall time")
+    p.add_argument("--batch", type=int, default=BATCH)
+    p.add_argument("--lr", type=float, default=LR)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", default="float32", choices=["mixed_bfloat16", "float32"])
+    p.add_argument("--val-data", type=Path, default=None,
+                   help="validate on self-blends of these people instead of a split of --data")
+    p.add_argument("--val-fraction", type=float, default=VAL_FRACTION)
+    p.add_argument("--val-fakes", type=int, default=VAL_FAKES)
+    p.add_argument("--eval-every", type=int, default=EVAL_EVERY)
+    p.add_argument("--save-every", type=int, default=SAVE_EVERY)
+    p.add_argument("--chance-steps", type=int, default=CHANCE_STEPS)
+    p.add_argument("--cache", type=Path, default=Path(".cache"))
+    p.add_argument("--resume", action="store_true", help="carry on from --out/last.keras")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+def split(args) -> tuple[FaceSet, FaceSet]:
+    """Train/validation: --val-data, the dataset's own Train/Validation folders, or a split of
+    --data by source file."""
+    from .data import labelled_files
+
+    if args.val_data is not None:
+        return load_faces(args.data, args.cache), load_faces(args.val_data, args.cache)
+    if labelled_files(args.data, "train") is not None:
+        return (load_faces(args.data, args.cache, "train"),
+                load_faces(args.data, args.cache, "validation"))
+    return split_by_source(load_faces(args.data, args.cache), args.val_fraction, args.seed)
+
+
+def train(args) -> dict:
+    keras = keras_module()
+    keras.utils.set_random_seed(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    state_path, last_path = args.out / "state.json", args.out / "last.keras"
+    train_faces, val_faces = split(args)
+    if len(train_faces) == 0:
+        raise SystemExit(f"no faces found under {args.data}")
+    print(f"train: {len(train_faces)} faces from {len(set(train_faces.sources))} sources; "
+          f"validation: {len(val_faces)} faces from {len(set(val_faces.sources))} sources",
+          file=sys.stderr)
+    x_val, y_val = eval_set(val_faces, args.val_fakes, args.seed + 1) if len(val_faces) else (
+        None, None)
+
+    state = {"step": 0, "best_auc": None, "history": [], "args": {
+        k: str(v) for k, v in vars(args).items()}}
+    if args.resume and last_path.exists():
+        model = keras.models.load_model(last_path)
+        state = json.loads(state_path.read_text())
+        print(f"resuming at step {state['step']}", file=sys.stderr)
+    else:
+        model = build_training_model(args, keras)
+
+    ramp = max(1, int(args.steps * CURRICULUM))
+    batches = Prefetch(train_faces, args.seed, args.batch,
+                       lambda s: min(1.0, s / ramp), state["step"])
+    deadline = time.time() + args.minutes * 60 if args.minutes else None
+    losses: list[float] = []
+    t_start, step0 = time.time(), state["step"]
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=args.steps, initial=state["step"], unit="step", dynamic_ncols=True)
+
+    def checkpoint() -> None:
+        model.save(last_path)
+        state_path.write_text(json.dumps(state, indent=1))
+
+    while state["step"] < args.steps:
+        x, y = batches.get()
+        loss = float(model.train_on_batch(normalise(x), y))
+        losses.append(loss)
+        state["step"] += 1
+        step = state["step"]
+        if bar is not None:
+            rate = (step - step0) * args.batch / max(time.time() - t_start, 1e-6)
+            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", img_s=f"{rate:.0f}")
+            bar.update(1)
+        if step == args.chance_steps and np.mean(losses[-50:]) > CHANCE_LOSS:
+            checkpoint()
+            raise SystemExit(
+                f"stopped: loss is still {np.mean(losses[-50:]):.3f} (chance is 0.693) after "
+                f"{step} steps. The model is not learning: check the data (faces found? "
+                f"labels?), lower --lr, or train longer with --chance-steps.")
+        if x_val is not None and (step % args.eval_every == 0 or step == args.steps):
+            val_auc = auc(y_val, predict(model, x_val))
+            entry = {"step": step, "loss": float(np.mean(losses[-args.eval_every:])),
+                     "val_auc": round(val_auc, 4), "minutes": round((time.time() - t_start) / 60, 2)}
+            state["history"].append(entry)
+            print(json.dumps(entry), file=sys.stderr, flush=True)
+            if state["best_auc"] is None or val_auc > state["best_auc"]:
+                state["best_auc"] = val_auc
+                model.save(args.out / "best.keras")
+        if step % args.save_every == 0:
+            checkpoint()
+        if deadline and time.time() > deadline:
+            print(f"time limit: stopping at step {step}", file=sys.stderr)
+            break
+    checkpoint()
+    if not (args.out / "best.keras").exists():
+        model.save(args.out / "best.keras")
+    if bar is not None:
+        bar.close()
+    return state
+
+
+def main(argv=None) -> int:
+    state = train(parse_args(argv))
+    print(json.dumps({"step": state["step"], "best_val_auc": state["best_auc"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""deepfake-scan PATH...: one JSON verdict per line per input file.
+
+A file that cannot be judged gets an error line and the scan goes on. Exit status: 0 when
+every input was scanned (whatever the verdicts), 2 for usage errors (bad options, a path that
+does not exist), 3 when the model or detector cannot be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import paths
+from .errors import ModelError, UnreadableError
+
+
+def iter_files(path: Path) -> Iterator[Path]:
+    """A file itself, or every non-hidden file under a folder, in a stable order."""
+    if path.is_dir():
+        for p in sorted(path.rglob("*")):
+            rel = p.relative_to(path).parts
+            if p.is_file() and not any(part.startswith(".") for part in rel):
+                yield p
+    else:
+        yield path
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="deepfake-scan", description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="+", type=Path, help="image files or folders")
+    parser.add_argument("--model", type=Path, default=paths.MODEL_DIR,
+                        help="model folder with metadata.json (default: the reference model)")
+    parser.add_argument("--variant", help="TFLite variant to serve (default: the model's own)")
+    parser.add_argument("--detector", type=Path, default=paths.DETECTOR,
+                        help="BlazeFace full-range .tflite (fetched at set-up)")
+    parser.add_argument("--threshold", type=float,
+                        help="fake if score >= this (default: the model's threshold)")
+    parser.add_argument("--threads", type=int, default=None, help="LiteRT threads")
+    args = parser.parse_args(argv)
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        parser.error("--threshold must be between 0 and 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        parser.error(f"no such file or folder: {', '.join(missing)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from .scan import Scanner  # after argument checks, so --help stays instant
+
+    try:
+        scanner = Scanner(args.model, args.detector, threads=args.threads,
+                          threshold=args.threshold, variant=args.variant)
+    except ModelError as exc:
+        print(f"deepfake-scan: {exc}", file=sys.stderr)
+        return 3
+    for root in args.paths:
+        for path in iter_files(root):
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                err = UnreadableError(f"{type(exc).__name__}: {exc.strerror or exc}")
+                print(scanner.error_verdict(str(path), err, {}).to_json(), flush=True)
+                continue
+            print(scanner.scan_bytes(data, str(path)).to_json(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
