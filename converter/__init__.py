@@ -1,1 +1,1 @@
-"""Training, conversion and parity: everything that needs TensorFlow lives here, never in serving."""
+"""Training, conversion and parity: everything that needs TensorFlow lives here."""

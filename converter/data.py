@@ -38,8 +38,9 @@ class FaceSet:
     labels: np.ndarray  # N int8: 0 real, 1 fake (labelled folders), all 0 for real-only
 
     def subset(self, mask: np.ndarray) -> FaceSet:
-        return FaceSet(self.crops[mask], self.keypoints[mask], self.sources[mask],
-                       self.labels[mask])
+        return FaceSet(
+            self.crops[mask], self.keypoints[mask], self.sources[mask], self.labels[mask]
+        )
 
     def __len__(self) -> int:
         return len(self.crops)
@@ -81,12 +82,15 @@ def context_crop(image: np.ndarray, face) -> tuple[np.ndarray, np.ndarray]:
 
 
 def list_files(folder: Path) -> list[Path]:
-    return sorted(p for p in Path(folder).rglob("*")
-                  if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
-def extract_faces(files: list[Path], root: Path, labels: list[int] | None = None,
-                  detector: FaceDetector | None = None) -> FaceSet:
+def extract_faces(
+    files: list[Path],
+    root: Path,
+    labels: list[int] | None = None,
+    detector: FaceDetector | None = None,
+) -> FaceSet:
     detector = detector or FaceDetector(paths.DETECTOR, threads=None, min_size=MIN_FACE)
     crops, kps, sources, ys = [], [], [], []
     for i, path in enumerate(files):
@@ -98,13 +102,18 @@ def extract_faces(files: list[Path], root: Path, labels: list[int] | None = None
                 sources.append(str(path.relative_to(root)))
                 ys.append(labels[i] if labels else 0)
     if not crops:
-        return FaceSet(np.zeros((0, CONTEXT_SIZE, CONTEXT_SIZE, 3), np.uint8),
-                       np.zeros((0, 6, 2), np.float32), np.array([], str), np.array([], np.int8))
+        return FaceSet(
+            np.zeros((0, CONTEXT_SIZE, CONTEXT_SIZE, 3), np.uint8),
+            np.zeros((0, 6, 2), np.float32),
+            np.array([], str),
+            np.array([], np.int8),
+        )
     return FaceSet(np.stack(crops), np.stack(kps), np.array(sources), np.array(ys, np.int8))
 
 
 LAYOUTS = {  # folder name (case-insensitive) -> label
-    "real": 0, "fake": 1,
+    "real": 0,
+    "fake": 1,
 }
 SPLITS = ("train", "validation", "test")
 
@@ -134,17 +143,32 @@ def load_faces(root: Path, cache_dir: Path, split: str | None = None) -> FaceSet
     root = Path(root)
     labelled = labelled_files(root, split)
     files, labels = labelled if labelled else (list_files(root), None)
-    key = hashlib.sha256(json.dumps(
-        [CONTEXT_MARGIN, CONTEXT_SIZE, VIDEO_STEP, VIDEO_MAX_FRAMES, MIN_FACE, labels,
-         [(str(p), p.stat().st_size) for p in files]]).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        json.dumps(
+            [
+                CONTEXT_MARGIN,
+                CONTEXT_SIZE,
+                VIDEO_STEP,
+                VIDEO_MAX_FRAMES,
+                MIN_FACE,
+                labels,
+                [(str(p), p.stat().st_size) for p in files],
+            ]
+        ).encode()
+    ).hexdigest()[:16]
     cache = Path(cache_dir) / f"faces-{key}.npz"
     if cache.exists():
         z = np.load(cache)
         return FaceSet(z["crops"], z["keypoints"], z["sources"], z["labels"])
     faces = extract_faces(files, root, labels)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, crops=faces.crops, keypoints=faces.keypoints, sources=faces.sources,
-             labels=faces.labels)
+    np.savez(
+        cache,
+        crops=faces.crops,
+        keypoints=faces.keypoints,
+        sources=faces.sources,
+        labels=faces.labels,
+    )
     return faces
 
 

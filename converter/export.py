@@ -27,7 +27,7 @@ from deepfake_scanner.artifacts import METADATA, SCHEMA
 from deepfake_scanner.litert import sha256_file
 from deepfake_scanner.preprocess import SPEC, normalise
 
-from .convert import VARIANTS, tflite_scores, to_tflite
+from .convert import VARIANTS, convert_checked, tflite_scores
 from .data import MARGIN_RATIO, list_files, load_faces
 from .metrics import classification_report
 from .parity import ParityError, compare, gate
@@ -47,8 +47,9 @@ def representative(faces, n_pairs: int, seed: int):
     on a 600-step model), and random noise is nothing like a face."""
     rng = np.random.default_rng(seed)
     for i in rng.choice(len(faces), size=n_pairs):
-        for crop in make_pair(faces.crops[i], faces.keypoints[i], rng, 1.0, SPEC.size,
-                              MARGIN_RATIO):
+        for crop in make_pair(
+            faces.crops[i], faces.keypoints[i], rng, 1.0, SPEC.size, MARGIN_RATIO
+        ):
             yield normalise(crop[None])
 
 
@@ -57,8 +58,10 @@ def scan_photos(model_dir: Path, folder: Path) -> list[dict]:
     from deepfake_scanner.scan import Scanner
 
     scanner = Scanner(model_dir, threads=None)
-    return [scanner.scan_bytes(p.read_bytes(), str(p.relative_to(ROOT))).to_dict()
-            for p in list_files(folder)]
+    return [
+        scanner.scan_bytes(p.read_bytes(), str(p.relative_to(ROOT))).to_dict()
+        for p in list_files(folder)
+    ]
 
 
 def photo_scores(verdicts: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +76,9 @@ def write_metadata(out: Path, meta: dict) -> None:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m converter.export", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m converter.export", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--train-data", type=Path, default=ROOT / "assets/faces/train")
@@ -110,38 +115,66 @@ def export(args) -> dict:
     keras_tune, keras_eval = predict(model, x_tune), predict(model, x_eval)
 
     files = {"keras": {"path": "seed_cnn.keras", "sha256": sha256_file(out / "seed_cnn.keras")}}
-    parity, scores_eval = {}, {}
+    parity: dict[str, dict] = {}
+    scores_eval: dict[str, np.ndarray] = {}
+    scores_tune: dict[str, np.ndarray] = {}
     calib = list(representative(train_faces, args.calibration, args.seed))
     for variant in args.variants:
-        blob = to_tflite(model, variant, calib)
-        converted = tflite_scores(blob, normalise(x_tune))
         try:
-            parity[variant] = gate(compare(keras_tune, converted, y_tune, 0.5), variant)
+            parity[variant], blob = convert_checked(
+                model,
+                variant,
+                calib,
+                normalise(x_tune),
+                y_tune,
+                keras_tune,
+                out / f"seed_cnn_{variant}.tflite",
+            )
         except ParityError as exc:
             log(str(exc))
-            parity[variant] = {**compare(keras_tune, converted, y_tune, 0.5), "passed": False}
+            parity[variant] = {**exc.report, "passed": False}
             continue
         name = f"seed_cnn_{variant}.tflite"
-        (out / name).write_bytes(blob)
         files[variant] = {"path": name, "sha256": sha256_file(out / name), "bytes": len(blob)}
         scores_eval[variant] = tflite_scores(blob, normalise(x_eval))
+        scores_tune[variant] = tflite_scores(blob, normalise(x_tune))
         log(f"{variant}: parity passed {json.dumps(parity[variant])}")
     if args.serving not in files:
         raise SystemExit(f"the serving variant {args.serving} did not pass the parity gate")
 
     meta = {
-        "schema": SCHEMA, "name": args.name, "version": args.version,
-        "serving": args.serving, "files": files,
-        "input": {"shape": [None, SPEC.size, SPEC.size, 3], "dtype": "float32",
-                  "range": [SPEC.offset, SPEC.offset + 255 * SPEC.scale]},
-        "output": "sigmoid: probability that the face is manipulated",
-        "preprocess": SPEC.to_dict(), "threshold": 0.5,
+        "schema": SCHEMA,
+        "name": args.name,
+        "version": args.version,
+        "serving": args.serving,
+        "files": files,
+        "input": {
+            "shape": [None, SPEC.size, SPEC.size, 3],
+            "dtype": "float32",
+            "range": [SPEC.offset, SPEC.offset + 255 * SPEC.scale],
+        },
+        "output": {
+            "kind": "logit",
+            "meaning": "sigmoid(output) = probability that the face "
+            "is manipulated; the sigmoid is applied in float by the classifier",
+        },
+        "preprocess": SPEC.to_dict(),
+        "threshold": 0.5,
     }
     write_metadata(out, meta)  # provisional: the serving path needs it to scan photos
     tune_verdicts = scan_photos(out, args.tune_data)
     tune_photos, tune_face_scores = photo_scores(tune_verdicts)
     threshold = round(float(np.quantile(tune_photos, 1 - args.target_fpr)), 4)
     meta["threshold"] = threshold
+    # The gate ran at 0.5 before the threshold existed; labels must also agree at the real one.
+    for variant in list(scores_tune):
+        try:
+            parity[variant] = gate(
+                compare(keras_tune, scores_tune[variant], y_tune, threshold), variant
+            )
+        except ParityError as exc:
+            (out / files.pop(variant)["path"]).unlink()
+            raise SystemExit(f"at the chosen threshold {threshold}: {exc}") from exc
     write_metadata(out, meta)
     eval_verdicts = scan_photos(out, args.eval_data)
     eval_photos, eval_face_scores = photo_scores(eval_verdicts)
@@ -150,23 +183,25 @@ def export(args) -> dict:
     report = {
         "threshold": threshold,
         "threshold_rule": f"{1 - args.target_fpr:.2f} quantile of per-photo scores of the "
-                          f"tune photos ({len(tune_photos)} photos)",
+        f"tune photos ({len(tune_photos)} photos)",
         "selfblend_eval": {
             "what": "self-blended pseudo-fakes and their reals, people of the reserved "
-                    "sources (never trained or tuned on)",
+            "sources (never trained or tuned on)",
             "people_files": sorted(set(eval_faces.sources.tolist())),
             "keras": classification_report(y_eval, keras_eval, threshold),
             args.serving: classification_report(y_eval, serving_scores, threshold),
         },
         "real_photos_eval": {
             "what": "real photos of the reserved sources, scanned through the serving path",
-            "photos": len(eval_photos), "faces": len(eval_face_scores),
+            "photos": len(eval_photos),
+            "faces": len(eval_face_scores),
             "false_positive_rate_photos": float(np.mean(eval_photos >= threshold)),
             "false_positive_rate_faces": float(np.mean(eval_face_scores >= threshold)),
             "verdicts": [{k: v[k] for k in ("source", "label", "score")} for v in eval_verdicts],
         },
         "real_photos_tune": {
-            "photos": len(tune_photos), "faces": len(tune_face_scores),
+            "photos": len(tune_photos),
+            "faces": len(tune_face_scores),
             "false_positive_rate_photos": float(np.mean(tune_photos >= threshold)),
             "false_positive_rate_faces": float(np.mean(tune_face_scores >= threshold)),
         },
@@ -175,35 +210,60 @@ def export(args) -> dict:
     }
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     cm = report["selfblend_eval"][args.serving]
-    plot_confusion(cm["confusion"], f"{args.serving}, reserved people, self-blends\n"
-                   f"threshold {threshold}", out / "confusion_matrix.png")
-    plot_roc({"keras float32": (y_eval, keras_eval, report["selfblend_eval"]["keras"]["auc"]),
-              args.serving: (y_eval, serving_scores, cm["auc"])},
-             "ROC: self-blends of reserved people", out / "roc.png")
+    plot_confusion(
+        cm["confusion"],
+        f"{args.serving}, reserved people, self-blends\nthreshold {threshold}",
+        out / "confusion_matrix.png",
+    )
+    plot_roc(
+        {
+            "keras float32": (y_eval, keras_eval, report["selfblend_eval"]["keras"]["auc"]),
+            args.serving: (y_eval, serving_scores, cm["auc"]),
+        },
+        "ROC: self-blends of reserved people",
+        out / "roc.png",
+    )
 
     meta["evaluation"] = {
         "selfblend_auc_reserved_people": round(cm["auc"], 4),
         "selfblend_auc_reserved_people_keras": round(report["selfblend_eval"]["keras"]["auc"], 4),
         "selfblend_pairs": int(len(y_eval) // 2),
         "false_positive_rate_reserved_photos": round(
-            report["real_photos_eval"]["false_positive_rate_photos"], 4),
+            report["real_photos_eval"]["false_positive_rate_photos"], 4
+        ),
         "reserved_photos": len(eval_photos),
         "measured_by": "make model-report (python -m converter.export ...); see report.json",
     }
-    meta["parity"] = {v: {k: (round(x, 5) if isinstance(x, float) else x)
-                          for k, x in r.items() if k != "tolerances"} for v, r in parity.items()}
+    meta["parity"] = {
+        v: {
+            k: (round(x, 5) if isinstance(x, float) else x)
+            for k, x in r.items()
+            if k != "tolerances"
+        }
+        for v, r in parity.items()
+    }
     if args.training_notes and args.training_notes.exists():
         state = json.loads(args.training_notes.read_text())
-        meta["training"] = {"steps": state["step"], "best_val_auc": state["best_auc"],
-                            "args": state["args"], "history": state["history"][-5:]}
+        meta["training"] = {
+            "steps": state["step"],
+            "best_val_auc": state["best_auc"],
+            "args": state["args"],
+            "history": state["history"][-5:],
+        }
     write_metadata(out, meta)
     return report
 
 
 def main(argv=None) -> int:
     report = export(parse_args(argv))
-    print(json.dumps({k: report[k] for k in ("threshold", "real_photos_eval")}
-                     | {"auc": report["selfblend_eval"]}, indent=1, default=str)[:3000])
+    print(
+        json.dumps(
+            {k: report[k] for k in ("threshold", "real_photos_eval")}
+            | {"auc": report["selfblend_eval"]},
+            indent=1,
+            default=str,
+        )[:3000]
+    )
     return 0
 
 

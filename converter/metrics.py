@@ -48,8 +48,12 @@ def classification_report(labels: np.ndarray, scores: np.ndarray, threshold: flo
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
-        "n": int(len(labels)), "threshold": threshold,
-        "accuracy": (tp + tn) / max(len(labels), 1), "precision": precision, "recall": recall,
-        "f1": f1, "auc": auc(labels, scores),
+        "n": len(labels),
+        "threshold": threshold,
+        "accuracy": (tp + tn) / max(len(labels), 1),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "auc": auc(labels, scores),
         "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn},
     }

@@ -29,15 +29,20 @@ TOLERANCES = Tolerances()
 class ParityError(Exception):
     """A converted model disagrees with its float original beyond the tolerances."""
 
+    def __init__(self, message: str, report: dict) -> None:
+        super().__init__(message)
+        self.report = report
 
-def compare(reference: np.ndarray, converted: np.ndarray, labels: np.ndarray,
-            threshold: float) -> dict:
+
+def compare(
+    reference: np.ndarray, converted: np.ndarray, labels: np.ndarray, threshold: float
+) -> dict:
     reference = np.asarray(reference, np.float64)
     converted = np.asarray(converted, np.float64)
     diff = np.abs(reference - converted)
     spread = reference.std() * converted.std()
     return {
-        "n": int(len(reference)),
+        "n": len(reference),
         "threshold": threshold,
         "agreement": float(np.mean((reference >= threshold) == (converted >= threshold))),
         "max_abs_diff": float(diff.max()),
@@ -70,5 +75,5 @@ def gate(report: dict, variant: str, tol: Tolerances = TOLERANCES) -> dict:
     missed = failures(report, tol)
     report = {**report, "tolerances": asdict(tol), "passed": not missed}
     if missed:
-        raise ParityError(f"{variant} refused by the parity gate: " + "; ".join(missed))
+        raise ParityError(f"{variant} refused by the parity gate: " + "; ".join(missed), report)
     return report

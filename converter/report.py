@@ -24,8 +24,15 @@ def plot_confusion(confusion: dict, title: str, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(4.2, 3.8), dpi=120)
     ax.imshow(m, cmap="Blues")
     for (i, j), v in np.ndenumerate(m):
-        ax.text(j, i, str(v), ha="center", va="center",
-                color="white" if v > m.max() / 2 else "black", fontsize=14)
+        ax.text(
+            j,
+            i,
+            str(v),
+            ha="center",
+            va="center",
+            color="white" if v > m.max() / 2 else "black",
+            fontsize=14,
+        )
     ax.set_xticks([0, 1], ["real", "fake"])
     ax.set_yticks([0, 1], ["real", "fake"])
     ax.set_xlabel("predicted")
@@ -36,8 +43,9 @@ def plot_confusion(confusion: dict, title: str, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray, float]], title: str,
-             path: Path) -> None:
+def plot_roc(
+    curves: dict[str, tuple[np.ndarray, np.ndarray, float]], title: str, path: Path
+) -> None:
     """curves: name -> (labels, scores, auc)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(4.6, 4.2), dpi=120)

@@ -40,15 +40,18 @@ def _rescale(img: np.ndarray, rng: Rng) -> np.ndarray:
 
 
 def _colour(img: np.ndarray, rng: Rng, strength: float = 1.0) -> np.ndarray:
-    """Brightness, contrast, per-channel shift and hue/saturation jitter."""
-    x = img.astype(np.float32)
-    x = x * rng.uniform(1 - 0.2 * strength, 1 + 0.2 * strength)
-    x = x + rng.uniform(-20, 20, size=3).astype(np.float32) * strength
-    hsv = cv2.cvtColor(np.clip(x, 0, 255).astype(np.uint8), cv2.COLOR_BGR2HSV).astype(np.int16)
-    hsv[..., 0] = (hsv[..., 0] + int(rng.integers(-5, 6) * strength)) % 180
-    hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(1 - 0.25 * strength, 1 + 0.25 * strength), 0,
-                          255)
-    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
+    """Brightness, contrast, per-channel shift and hue/saturation jitter (lookup tables: fast)."""
+    levels = np.arange(256, dtype=np.float32)
+    gain = rng.uniform(1 - 0.2 * strength, 1 + 0.2 * strength)
+    shift = rng.uniform(-20, 20, size=3).astype(np.float32) * strength
+    lut = np.clip(levels[:, None] * gain + shift[None, :], 0, 255).astype(np.uint8)
+    img = cv2.LUT(img, lut.reshape(256, 1, 3))
+    h, s, v = cv2.split(cv2.cvtColor(img, cv2.COLOR_BGR2HSV))
+    hue = (np.arange(256) + int(rng.integers(-5, 6) * strength)) % 180
+    sat = np.clip(levels * rng.uniform(1 - 0.25 * strength, 1 + 0.25 * strength), 0, 255)
+    h = cv2.LUT(h, hue.astype(np.uint8))
+    s = cv2.LUT(s, sat.astype(np.uint8))
+    return cv2.cvtColor(cv2.merge([h, s, v]), cv2.COLOR_HSV2BGR)
 
 
 def _jpeg(img: np.ndarray, rng: Rng) -> np.ndarray:
@@ -57,20 +60,30 @@ def _jpeg(img: np.ndarray, rng: Rng) -> np.ndarray:
 
 
 def _noise(img: np.ndarray, rng: Rng) -> np.ndarray:
-    n = rng.normal(0, rng.uniform(2, 8), img.shape).astype(np.float32)
-    return np.clip(img.astype(np.float32) + n, 0, 255).astype(np.uint8)
+    n = rng.standard_normal(img.shape, dtype=np.float32) * np.float32(rng.uniform(2, 8))
+    return cv2.add(img.astype(np.float32), n).clip(0, 255).astype(np.uint8)
 
 
 def camera(img: np.ndarray, rng: Rng) -> np.ndarray:
-    """Whole-image look of a capture: sharpness and resolution. Applied to the base image
-    before a pair is made, so reals come in every sharpness the fakes do."""
+    """Whole-image look of a capture: colour, exposure, sharpness, resolution. Applied to the
+    base image before a pair is made, as strongly as the blend source is jittered, so that a
+    face's own colour or sharpness says nothing: only the inconsistency a blend leaves does.
+    (A first model trained with weak base jitter learned "this face's colour is unusual" and
+    called the reals of unseen people fake.)"""
+    if rng.random() < 0.8:
+        img = _colour(img, rng, rng.uniform(0.5, 1.5))
+    if rng.random() < 0.3:  # exposure and skin tone vary; neither may say "fake"
+        gamma = rng.uniform(0.6, 1.6)
+        img = cv2.LUT(img, ((np.arange(256) / 255.0) ** gamma * 255).astype(np.uint8))
     r = rng.random()
-    if r < 0.25:
+    if r < 0.3:
         img = _sharpen(img, rng)
-    elif r < 0.45:
+    elif r < 0.6:
         img = _blur(img, rng)
-    elif r < 0.65:
+    if rng.random() < 0.25:
         img = _rescale(img, rng)
+    if rng.random() < 0.1:  # black-and-white photos exist; the blend must not need colour
+        img = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     return img
 
 
@@ -85,13 +98,14 @@ def delivery(img: np.ndarray, rng: Rng) -> np.ndarray:
     return img
 
 
-def face_mask(shape: tuple[int, int], keypoints: np.ndarray, rng: Rng,
-              softness: float) -> np.ndarray:
+def face_mask(
+    shape: tuple[int, int], keypoints: np.ndarray, rng: Rng, softness: float
+) -> np.ndarray:
     """float32 mask in [0, 1]: a jittered hull of the face from BlazeFace's six keypoints.
 
     keypoints: eyes (R, L), nose, mouth, ears (R, L) in pixel coordinates of `shape`.
     """
-    eye_r, eye_l, nose, mouth, ear_r, ear_l = keypoints
+    eye_r, eye_l, _nose, mouth, ear_r, ear_l = keypoints
     eyes = (eye_r + eye_l) / 2
     down = mouth - eyes  # eyes-to-mouth: the face's vertical scale and direction
     side = (eye_l - eye_r) / 2
@@ -103,17 +117,29 @@ def face_mask(shape: tuple[int, int], keypoints: np.ndarray, rng: Rng,
         left, right = eyes - side * width * 1.5, eyes + side * width * 1.5
     else:
         left, right = eyes + (ear_r - eyes) * width, eyes + (ear_l - eyes) * width
-    pts = np.array([
-        left - down * top * 0.8, eye_r - down * top, eye_l - down * top,
-        right - down * top * 0.8, right + down * 0.6, mouth + down * bottom + side * 0.8,
-        mouth + down * (bottom + 0.15), mouth + down * bottom - side * 0.8, left + down * 0.6,
-    ], dtype=np.float32)
+    pts = np.array(
+        [
+            left - down * top * 0.8,
+            eye_r - down * top,
+            eye_l - down * top,
+            right - down * top * 0.8,
+            right + down * 0.6,
+            mouth + down * bottom + side * 0.8,
+            mouth + down * (bottom + 0.15),
+            mouth + down * bottom - side * 0.8,
+            left + down * 0.6,
+        ],
+        dtype=np.float32,
+    )
     pts += rng.normal(0, 0.06, pts.shape).astype(np.float32) * np.linalg.norm(down)
     mask = np.zeros(shape, np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(pts.astype(np.int32)), 255)
     k = max(3, int(np.linalg.norm(down) * rng.uniform(0.05, 0.25)) | 1)
-    mask = cv2.erode(mask, np.ones((k, k), np.uint8)) if rng.random() < 0.5 else \
-        cv2.dilate(mask, np.ones((k, k), np.uint8))
+    mask = (
+        cv2.erode(mask, np.ones((k, k), np.uint8))
+        if rng.random() < 0.5
+        else cv2.dilate(mask, np.ones((k, k), np.uint8))
+    )
     sigma = np.linalg.norm(down) * rng.uniform(0.05, 0.25) * (1 + 2 * softness)
     m = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), max(sigma, 0.5))
     return m / max(float(m.max()), 1e-6)
@@ -127,8 +153,9 @@ def _shift_scale(img: np.ndarray, rng: Rng) -> np.ndarray:
     return cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
 
 
-def self_blend(base: np.ndarray, keypoints: np.ndarray, rng: Rng,
-               difficulty: float = 1.0) -> np.ndarray:
+def self_blend(
+    base: np.ndarray, keypoints: np.ndarray, rng: Rng, difficulty: float = 1.0
+) -> np.ndarray:
     """A pseudo-fake of `base`. difficulty 0 is the curriculum's easy end: full-strength blend,
     3x colour shift, soft edge; 1 is the full SBI distribution."""
     strength = 1.0 + 2.0 * (1.0 - difficulty)
@@ -141,13 +168,13 @@ def self_blend(base: np.ndarray, keypoints: np.ndarray, rng: Rng,
     source = _shift_scale(source, rng)
     mask = face_mask(base.shape[:2], keypoints, rng, softness=1.0 - difficulty)
     ratio = 1.0 if rng.random() < 1.0 - 0.5 * difficulty else rng.choice([0.25, 0.5, 0.75])
-    m = (mask * ratio)[..., None]
-    fake = source.astype(np.float32) * m + base.astype(np.float32) * (1 - m)
-    return np.clip(fake + 0.5, 0, 255).astype(np.uint8)
+    m = (mask * np.float32(ratio)).astype(np.float32)
+    return cv2.blendLinear(source, base, m, 1.0 - m)
 
 
-def frame(img: np.ndarray, keypoints: np.ndarray, size: int, margin_ratio: float,
-          rng: Rng | None) -> np.ndarray:
+def frame(
+    img: np.ndarray, keypoints: np.ndarray, size: int, margin_ratio: float, rng: Rng | None
+) -> np.ndarray:
     """The serving crop out of a stored context crop, with random jitter and flip when rng is
     given. margin_ratio: serving margin / context margin (the crop's share of the context)."""
     h = img.shape[0]
@@ -167,8 +194,14 @@ def frame(img: np.ndarray, keypoints: np.ndarray, size: int, margin_ratio: float
     return out[:, ::-1] if flip else out
 
 
-def make_pair(context: np.ndarray, keypoints: np.ndarray, rng: Rng, difficulty: float,
-              size: int, margin_ratio: float) -> tuple[np.ndarray, np.ndarray]:
+def make_pair(
+    context: np.ndarray,
+    keypoints: np.ndarray,
+    rng: Rng,
+    difficulty: float,
+    size: int,
+    margin_ratio: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """(real, fake) serving-size crops made from one stored face, augmented alike."""
     base = camera(context, rng)
     fake = self_blend(base, keypoints, rng, difficulty)

@@ -65,8 +65,13 @@ def source_weights(faces: FaceSet) -> np.ndarray:
     return w / w.sum()
 
 
-def make_batch(faces: FaceSet, rng: np.random.Generator, batch: int, difficulty: float,
-               weights: np.ndarray | None = None):
+def make_batch(
+    faces: FaceSet,
+    rng: np.random.Generator,
+    batch: int,
+    difficulty: float,
+    weights: np.ndarray | None = None,
+):
     """uint8 BGR crops and labels: real/self-blend pairs, or labelled samples."""
     xs, ys = [], []
     if faces.labels.any():
@@ -75,8 +80,9 @@ def make_batch(faces: FaceSet, rng: np.random.Generator, batch: int, difficulty:
             ys.append(float(faces.labels[i]))
     else:
         for i in rng.choice(len(faces), batch // 2, p=weights):
-            real, fake = make_pair(faces.crops[i], faces.keypoints[i], rng, difficulty,
-                                   SPEC.size, MARGIN_RATIO)
+            real, fake = make_pair(
+                faces.crops[i], faces.keypoints[i], rng, difficulty, SPEC.size, MARGIN_RATIO
+            )
             xs += [real, fake]
             ys += [0.0, 1.0]
     return np.stack(xs), np.array(ys, np.float32)
@@ -92,8 +98,9 @@ def eval_set(faces: FaceSet, n_fakes: int, seed: int) -> tuple[np.ndarray, np.nd
     xs, ys = [], []
     for k in range(n_fakes):
         i = k % len(faces)
-        real, fake = make_pair(faces.crops[i], faces.keypoints[i], rng, 1.0, SPEC.size,
-                               MARGIN_RATIO)
+        real, fake = make_pair(
+            faces.crops[i], faces.keypoints[i], rng, 1.0, SPEC.size, MARGIN_RATIO
+        )
         xs += [real, fake]
         ys += [0.0, 1.0]
     return np.stack(xs), np.array(ys, np.float32)
@@ -119,8 +126,10 @@ class Prefetch:
 
 
 def predict(model, x_uint8: np.ndarray, batch: int = 64) -> np.ndarray:
-    out = [model(normalise(x_uint8[i : i + batch]), training=False) for i in
-           range(0, len(x_uint8), batch)]
+    out = [
+        model(normalise(x_uint8[i : i + batch]), training=False)
+        for i in range(0, len(x_uint8), batch)
+    ]
     return np.concatenate([np.asarray(o, np.float32).reshape(-1) for o in out])
 
 
@@ -129,14 +138,20 @@ def build_training_model(args, keras):
 
     model = build_model(args.precision)
     schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=max(1, args.steps - WARMUP), warmup_target=args.lr, warmup_steps=WARMUP)
-    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
-                  loss="binary_crossentropy", jit_compile=False)
+        0.0, decay_steps=max(1, args.steps - WARMUP), warmup_target=args.lr, warmup_steps=WARMUP
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
+        loss="binary_crossentropy",
+        jit_compile=False,
+    )
     return model
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m converter.train", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m converter.train", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--data", type=Path, required=True, help="real faces, or a labelled layout")
     p.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, history")
     p.add_argument("--steps", type=int, default=6000, help="optimizer steps (sets the schedule)")
@@ -145,8 +160,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=LR)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", default="float32", choices=["mixed_bfloat16", "float32"])
-    p.add_argument("--val-data", type=Path, default=None,
-                   help="validate on self-blends of these people instead of a split of --data")
+    p.add_argument(
+        "--val-data",
+        type=Path,
+        default=None,
+        help="validate on self-blends of these people instead of a split of --data",
+    )
     p.add_argument("--val-fraction", type=float, default=VAL_FRACTION)
     p.add_argument("--val-fakes", type=int, default=VAL_FAKES)
     p.add_argument("--eval-every", type=int, default=EVAL_EVERY)
@@ -154,6 +173,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--chance-steps", type=int, default=CHANCE_STEPS)
     p.add_argument("--cache", type=Path, default=Path(".cache"))
     p.add_argument("--resume", action="store_true", help="carry on from --out/last.keras")
+    p.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from these weights with a fresh schedule (fine-tuning)",
+    )
+    p.add_argument(
+        "--curriculum",
+        type=float,
+        default=CURRICULUM,
+        help="share of the steps over which blends ramp to full difficulty",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -166,8 +197,10 @@ def split(args) -> tuple[FaceSet, FaceSet]:
     if args.val_data is not None:
         return load_faces(args.data, args.cache), load_faces(args.val_data, args.cache)
     if labelled_files(args.data, "train") is not None:
-        return (load_faces(args.data, args.cache, "train"),
-                load_faces(args.data, args.cache, "validation"))
+        return (
+            load_faces(args.data, args.cache, "train"),
+            load_faces(args.data, args.cache, "validation"),
+        )
     return split_by_source(load_faces(args.data, args.cache), args.val_fraction, args.seed)
 
 
@@ -179,24 +212,34 @@ def train(args) -> dict:
     train_faces, val_faces = split(args)
     if len(train_faces) == 0:
         raise SystemExit(f"no faces found under {args.data}")
-    print(f"train: {len(train_faces)} faces from {len(set(train_faces.sources))} sources; "
-          f"validation: {len(val_faces)} faces from {len(set(val_faces.sources))} sources",
-          file=sys.stderr)
-    x_val, y_val = eval_set(val_faces, args.val_fakes, args.seed + 1) if len(val_faces) else (
-        None, None)
+    print(
+        f"train: {len(train_faces)} faces from {len(set(train_faces.sources))} sources; "
+        f"validation: {len(val_faces)} faces from {len(set(val_faces.sources))} sources",
+        file=sys.stderr,
+    )
+    x_val, y_val = (
+        eval_set(val_faces, args.val_fakes, args.seed + 1) if len(val_faces) else (None, None)
+    )
 
-    state = {"step": 0, "best_auc": None, "history": [], "args": {
-        k: str(v) for k, v in vars(args).items()}}
+    state = {
+        "step": 0,
+        "best_auc": None,
+        "history": [],
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
     if args.resume and last_path.exists():
         model = keras.models.load_model(last_path)
         state = json.loads(state_path.read_text())
         print(f"resuming at step {state['step']}", file=sys.stderr)
     else:
         model = build_training_model(args, keras)
+        if args.init is not None:
+            model.set_weights(keras.models.load_model(args.init, compile=False).get_weights())
 
-    ramp = max(1, int(args.steps * CURRICULUM))
-    batches = Prefetch(train_faces, args.seed, args.batch,
-                       lambda s: min(1.0, s / ramp), state["step"])
+    ramp = max(1, int(args.steps * args.curriculum))
+    batches = Prefetch(
+        train_faces, args.seed, args.batch, lambda s: min(1.0, s / ramp), state["step"]
+    )
     deadline = time.time() + args.minutes * 60 if args.minutes else None
     losses: list[float] = []
     t_start, step0 = time.time(), state["step"]
@@ -225,11 +268,16 @@ def train(args) -> dict:
             raise SystemExit(
                 f"stopped: loss is still {np.mean(losses[-50:]):.3f} (chance is 0.693) after "
                 f"{step} steps. The model is not learning: check the data (faces found? "
-                f"labels?), lower --lr, or train longer with --chance-steps.")
+                f"labels?), lower --lr, or train longer with --chance-steps."
+            )
         if x_val is not None and (step % args.eval_every == 0 or step == args.steps):
             val_auc = auc(y_val, predict(model, x_val))
-            entry = {"step": step, "loss": float(np.mean(losses[-args.eval_every:])),
-                     "val_auc": round(val_auc, 4), "minutes": round((time.time() - t_start) / 60, 2)}
+            entry = {
+                "step": step,
+                "loss": float(np.mean(losses[-args.eval_every :])),
+                "val_auc": round(val_auc, 4),
+                "minutes": round((time.time() - t_start) / 60, 2),
+            }
             state["history"].append(entry)
             print(json.dumps(entry), file=sys.stderr, flush=True)
             if state["best_auc"] is None or val_auc > state["best_auc"]:

@@ -27,11 +27,16 @@ class ModelInfo:
     path: Path
     sha256: str
     threshold: float
+    output: str  # logit | probability
 
     def describe(self) -> dict[str, Any]:
         """What every verdict says about the model that made it."""
-        return {"name": self.name, "version": self.version, "variant": self.variant,
-                "sha256": self.sha256}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "variant": self.variant,
+            "sha256": self.sha256,
+        }
 
 
 def read_metadata(model_dir: Path) -> dict[str, Any]:
@@ -45,8 +50,7 @@ def read_metadata(model_dir: Path) -> dict[str, Any]:
     return meta
 
 
-def resolve(model_dir: Path, variant: str | None = None,
-            spec: PreprocessSpec = SPEC) -> ModelInfo:
+def resolve(model_dir: Path, variant: str | None = None, spec: PreprocessSpec = SPEC) -> ModelInfo:
     """The TFLite file to serve from a model folder, after checking it matches this code."""
     meta = read_metadata(model_dir)
     spec.check(meta.get("preprocess", {}))
@@ -54,6 +58,12 @@ def resolve(model_dir: Path, variant: str | None = None,
     entry = meta["files"].get(variant)
     if entry is None or not entry["path"].endswith(".tflite"):
         raise ModelError(f"{model_dir}: no TFLite variant {variant!r} in {sorted(meta['files'])}")
-    return ModelInfo(name=meta["name"], version=meta["version"], variant=variant,
-                     path=Path(model_dir) / entry["path"], sha256=entry["sha256"],
-                     threshold=float(meta["threshold"]))
+    return ModelInfo(
+        name=meta["name"],
+        version=meta["version"],
+        variant=variant,
+        path=Path(model_dir) / entry["path"],
+        sha256=entry["sha256"],
+        threshold=float(meta["threshold"]),
+        output=meta["output"]["kind"],
+    )

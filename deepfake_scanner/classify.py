@@ -6,14 +6,26 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ModelError
 from .litert import load_interpreter
+
+# What the model's single output is: converter/ writes logits (sigmoid applied here, in float).
+OUTPUTS = ("logit", "probability")
 
 
 class Classifier:
     """Scores preprocessed face crops: fake probability per crop. Load once per process."""
 
-    def __init__(self, model_path: Path, threads: int | None = None,
-                 sha256: str | None = None) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        threads: int | None = None,
+        sha256: str | None = None,
+        output: str = "logit",
+    ) -> None:
+        if output not in OUTPUTS:
+            raise ModelError(f"model output {output!r} is not one of {OUTPUTS}")
+        self.logits = output == "logit"
         self.interpreter = load_interpreter(model_path, threads, sha256)
         self.inp = self.interpreter.get_input_details()[0]
         self.out = self.interpreter.get_output_details()[0]
@@ -48,7 +60,8 @@ class Classifier:
             self.batch = x.shape[0]
         self.interpreter.set_tensor(self.inp["index"], self._quantize(x))
         self.interpreter.invoke()
-        return self._dequantize(self.interpreter.get_tensor(self.out["index"])).reshape(-1)
+        y = self._dequantize(self.interpreter.get_tensor(self.out["index"])).reshape(-1)
+        return 1.0 / (1.0 + np.exp(-y)) if self.logits else y
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """x: N x S x S x 3 float32 from preprocess.normalise -> N fake probabilities."""

@@ -30,13 +30,22 @@ def iter_files(path: Path) -> Iterator[Path]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="deepfake-scan", description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path, help="image files or folders")
-    parser.add_argument("--model", type=Path, default=paths.MODEL_DIR,
-                        help="model folder with metadata.json (default: the reference model)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=paths.MODEL_DIR,
+        help="model folder with metadata.json (default: the reference model)",
+    )
     parser.add_argument("--variant", help="TFLite variant to serve (default: the model's own)")
-    parser.add_argument("--detector", type=Path, default=paths.DETECTOR,
-                        help="BlazeFace full-range .tflite (fetched at set-up)")
-    parser.add_argument("--threshold", type=float,
-                        help="fake if score >= this (default: the model's threshold)")
+    parser.add_argument(
+        "--detector",
+        type=Path,
+        default=paths.DETECTOR,
+        help="BlazeFace full-range .tflite (fetched at set-up)",
+    )
+    parser.add_argument(
+        "--threshold", type=float, help="fake if score >= this (default: the model's threshold)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="LiteRT threads")
     args = parser.parse_args(argv)
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
@@ -54,8 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     from .scan import Scanner  # after argument checks, so --help stays instant
 
     try:
-        scanner = Scanner(args.model, args.detector, threads=args.threads,
-                          threshold=args.threshold, variant=args.variant)
+        scanner = Scanner(
+            args.model,
+            args.detector,
+            threads=args.threads,
+            threshold=args.threshold,
+            variant=args.variant,
+        )
     except ModelError as exc:
         print(f"deepfake-scan: {exc}", file=sys.stderr)
         return 3

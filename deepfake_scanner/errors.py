@@ -66,6 +66,13 @@ class ModelError(ScannerError):
 
 ERROR_CODES = {
     cls.code: cls.__doc__ or ""
-    for cls in (EmptyInputError, UnsupportedMediaError, UndecodableError, TooLargeError,
-                TooManyPixelsError, UnreadableError, ModelError)
+    for cls in (
+        EmptyInputError,
+        UnsupportedMediaError,
+        UndecodableError,
+        TooLargeError,
+        TooManyPixelsError,
+        UnreadableError,
+        ModelError,
+    )
 }

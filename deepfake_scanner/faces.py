@@ -59,8 +59,13 @@ def weighted_nms(corners: np.ndarray, points: np.ndarray, scores: np.ndarray):
         group = alive & (_iou(corners[i], corners) > NMS_IOU)
         group[i] = True
         w = scores[group][:, None]
-        kept.append(((corners[group] * w).sum(0) / w.sum(),
-                     (points[group] * w[:, :, None]).sum(0) / w.sum(), float(scores[i])))
+        kept.append(
+            (
+                (corners[group] * w).sum(0) / w.sum(),
+                (points[group] * w[:, :, None]).sum(0) / w.sum(),
+                float(scores[i]),
+            )
+        )
         alive &= ~group
     return kept
 
@@ -68,8 +73,13 @@ def weighted_nms(corners: np.ndarray, points: np.ndarray, scores: np.ndarray):
 class FaceDetector:
     """Finds faces in a BGR image. One instance per process: the model loads once."""
 
-    def __init__(self, model_path: Path, threads: int | None = None,
-                 min_score: float = MIN_SCORE, min_size: int = 24) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        threads: int | None = None,
+        min_score: float = MIN_SCORE,
+        min_size: int = 24,
+    ) -> None:
         self.interpreter = load_interpreter(model_path, threads, BLAZEFACE_SHA256)
         self.input = self.interpreter.get_input_details()[0]["index"]
         outputs = sorted(self.interpreter.get_output_details(), key=lambda d: d["shape"][-1])
@@ -82,8 +92,9 @@ class FaceDetector:
         h, w = image.shape[:2]
         side = max(h, w)
         top, left = (side - h) // 2, (side - w) // 2
-        square = cv2.copyMakeBorder(image, top, side - h - top, left, side - w - left,
-                                    cv2.BORDER_CONSTANT, value=0)
+        square = cv2.copyMakeBorder(
+            image, top, side - h - top, left, side - w - left, cv2.BORDER_CONSTANT, value=0
+        )
         interp = cv2.INTER_AREA if side > INPUT else cv2.INTER_LINEAR
         small = cv2.resize(square, (INPUT, INPUT), interpolation=interp)
         return small, side, left, top

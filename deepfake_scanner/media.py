@@ -31,6 +31,9 @@ class Limits:
     max_pixels: int = 50_000_000  # a 50 MP image decodes to 150 MB of BGR
 
 
+DEFAULT_LIMITS = Limits()
+
+
 def sniff(data: bytes) -> str | None:
     """MIME type from magic numbers, or None for anything we do not recognise."""
     head = data[:16]
@@ -147,11 +150,12 @@ def check_image(data: bytes, limits: Limits) -> tuple[str, tuple[int, int]]:
         raise UndecodableError(f"{mime} header is unreadable")
     if size[0] * size[1] > limits.max_pixels:
         raise TooManyPixelsError(
-            f"{size[0]}x{size[1]} is over the limit of {limits.max_pixels} pixels")
+            f"{size[0]}x{size[1]} is over the limit of {limits.max_pixels} pixels"
+        )
     return mime, size
 
 
-def decode_image(data: bytes, limits: Limits = Limits()) -> tuple[np.ndarray, str]:
+def decode_image(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[np.ndarray, str]:
     """Decode to 8-bit BGR, EXIF orientation applied (IMREAD_COLOR does it). Returns (img, mime)."""
     mime, _ = check_image(data, limits)
     if mime == "image/jpeg" and not _jpeg_complete(data):

@@ -12,7 +12,7 @@ from .artifacts import ModelInfo, resolve
 from .classify import Classifier
 from .errors import ScanError
 from .faces import Face, FaceDetector
-from .media import Limits, decode_image
+from .media import DEFAULT_LIMITS, Limits, decode_image
 from .preprocess import SPEC, face_crops, full_frame_crop, normalise
 from .verdict import ErrorInfo, FaceScore, Verdict, label_for
 
@@ -20,11 +20,17 @@ from .verdict import ErrorInfo, FaceScore, Verdict, label_for
 class Scanner:
     """Holds the detector and classifier; build one per process and reuse it."""
 
-    def __init__(self, model_dir: Path = paths.MODEL_DIR, detector: Path = paths.DETECTOR,
-                 threads: int | None = None, threshold: float | None = None,
-                 variant: str | None = None, limits: Limits = Limits()) -> None:
+    def __init__(
+        self,
+        model_dir: Path = paths.MODEL_DIR,
+        detector: Path = paths.DETECTOR,
+        threads: int | None = None,
+        threshold: float | None = None,
+        variant: str | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
         self.model: ModelInfo = resolve(Path(model_dir), variant)
-        self.classifier = Classifier(self.model.path, threads, self.model.sha256)
+        self.classifier = Classifier(self.model.path, threads, self.model.sha256, self.model.output)
         self.detector = FaceDetector(Path(detector), threads)
         self.threshold = self.model.threshold if threshold is None else threshold
         self.limits = limits
@@ -33,8 +39,13 @@ class Scanner:
         return Verdict(source=source, threshold=self.threshold, model=self.model.describe(), **kw)
 
     def error_verdict(self, source: str, exc: ScanError, timings: dict[str, float]) -> Verdict:
-        return self._verdict(source, label="unknown", score=None,
-                             error=ErrorInfo(exc.code, exc.message), timings_ms=timings)
+        return self._verdict(
+            source,
+            label="unknown",
+            score=None,
+            error=ErrorInfo(exc.code, exc.message),
+            timings_ms=timings,
+        )
 
     def scan_bytes(self, data: bytes, source: str) -> Verdict:
         t0 = time.perf_counter()
@@ -59,10 +70,18 @@ class Scanner:
         timings["total"] = round((time.perf_counter() - t0) * 1000, 2)
         score = float(np.max(scores))
         return self._verdict(
-            source, label=label_for(score, self.threshold), score=round(score, 4),
-            media="image", content_type=mime, region="faces" if faces else "full_frame",
-            faces=[FaceScore(f.box, round(float(s), 4), f.score) for f, s in zip(faces, scores)],
-            timings_ms=timings)
+            source,
+            label=label_for(score, self.threshold),
+            score=round(score, 4),
+            media="image",
+            content_type=mime,
+            region="faces" if faces else "full_frame",
+            faces=[
+                FaceScore(f.box, round(float(s), 4), f.score)
+                for f, s in zip(faces, scores, strict=False)
+            ],
+            timings_ms=timings,
+        )
 
     def _classify(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
         """Fake probability per face, or of the whole frame when there is no face."""

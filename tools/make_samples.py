@@ -24,9 +24,13 @@ from deepfake_scanner.faces import FaceDetector
 from deepfake_scanner.preprocess import square_region
 
 ROOT = Path(__file__).resolve().parent.parent
-PHOTOS = ["faces/eval/matplotlib/grace_hopper.jpg", "faces/eval/scikit-image/astronaut.png",
-          "faces/eval/face_recognition/biden.jpg", "faces/eval/tracking/faces.jpg",
-          "faces/eval/facetorch/test2.jpg"]
+PHOTOS = [
+    "faces/eval/matplotlib/grace_hopper.jpg",
+    "faces/eval/scikit-image/astronaut.png",
+    "faces/eval/face_recognition/biden.jpg",
+    "faces/eval/tracking/faces.jpg",
+    "faces/eval/facetorch/test2.jpg",
+]
 
 
 def blend_faces(image: np.ndarray, detector: FaceDetector, rng: np.random.Generator) -> np.ndarray:
@@ -58,9 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         name = f"{src.parent.name}-{src.stem}.jpg"
         image = cv2.imread(str(src), cv2.IMREAD_COLOR)
         shutil.copy(src, args.out / "real" / f"{src.parent.name}-{src.name}")
-        cv2.imwrite(str(args.out / "fake" / name), blend_faces(image, detector, rng),
-                    [cv2.IMWRITE_JPEG_QUALITY, 92])
-    good = (args.out / "fake" / f"{Path(PHOTOS[0]).parent.name}-{Path(PHOTOS[0]).stem}.jpg")
+        cv2.imwrite(
+            str(args.out / "fake" / name),
+            blend_faces(image, detector, rng),
+            [cv2.IMWRITE_JPEG_QUALITY, 92],
+        )
+    good = args.out / "fake" / f"{Path(PHOTOS[0]).parent.name}-{Path(PHOTOS[0]).stem}.jpg"
     data = good.read_bytes()
     (args.out / "bad" / "empty.jpg").write_bytes(b"")
     (args.out / "bad" / "truncated.jpg").write_bytes(data[: len(data) // 3])

@@ -23,9 +23,16 @@ def picture() -> np.ndarray:
     return rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("ext,mime", [(".jpg", "image/jpeg"), (".png", "image/png"),
-                                      (".webp", "image/webp"), (".bmp", "image/bmp"),
-                                      (".tiff", "image/tiff")])
+@pytest.mark.parametrize(
+    "ext,mime",
+    [
+        (".jpg", "image/jpeg"),
+        (".png", "image/png"),
+        (".webp", "image/webp"),
+        (".bmp", "image/bmp"),
+        (".tiff", "image/tiff"),
+    ],
+)
 def test_each_format_is_sniffed_sized_and_decoded(picture, ext, mime):
     data = encode(ext, picture)
     assert sniff(data) == mime
@@ -36,7 +43,7 @@ def test_each_format_is_sniffed_sized_and_decoded(picture, ext, mime):
 
 
 def test_lossless_webp_header_size_is_read(picture):
-    ok, buf = cv2.imencode(".webp", picture, [cv2.IMWRITE_WEBP_QUALITY, 101])
+    _ok, buf = cv2.imencode(".webp", picture, [cv2.IMWRITE_WEBP_QUALITY, 101])
     assert image_size(buf.tobytes(), "image/webp") == (80, 60)
 
 
@@ -56,14 +63,17 @@ def test_grayscale_and_alpha_images_become_three_channel_bgr():
     assert decode_image(encode(".png", rgba))[0].shape == (30, 30, 3)
 
 
-@pytest.mark.parametrize("data,error", [
-    (b"", errors.EmptyInputError),
-    (b"hello, this is text, not an image", errors.UnsupportedMediaError),
-    (b"%PDF-1.7\n...", errors.UnsupportedMediaError),
-    (b"PK\x03\x04" + b"\x00" * 40, errors.UnsupportedMediaError),
-    (b"\x7fELF" + b"\x00" * 40, errors.UnsupportedMediaError),
-    (b"GIF89a" + b"\x00" * 40, errors.UnsupportedMediaError),
-])
+@pytest.mark.parametrize(
+    "data,error",
+    [
+        (b"", errors.EmptyInputError),
+        (b"hello, this is text, not an image", errors.UnsupportedMediaError),
+        (b"%PDF-1.7\n...", errors.UnsupportedMediaError),
+        (b"PK\x03\x04" + b"\x00" * 40, errors.UnsupportedMediaError),
+        (b"\x7fELF" + b"\x00" * 40, errors.UnsupportedMediaError),
+        (b"GIF89a" + b"\x00" * 40, errors.UnsupportedMediaError),
+    ],
+)
 def test_non_images_are_refused_with_typed_errors(data, error):
     with pytest.raises(error):
         decode_image(data)

@@ -1,0 +1,109 @@
+"""Keras -> TFLite round trips, LiteRT vs Keras parity, the gate refusing a broken model.
+
+These build small models in the test itself; the shipped model is tested elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+keras = pytest.importorskip("keras")
+
+from converter.convert import VARIANTS, convert_checked, tflite_scores, to_tflite  # noqa: E402
+from converter.model import build_model, float32_copy  # noqa: E402
+from converter.parity import ParityError  # noqa: E402
+from deepfake_scanner.classify import Classifier  # noqa: E402
+
+
+def tiny_model(seed: int = 0):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((224, 224, 3))
+    x = keras.layers.Conv2D(8, 5, strides=4, activation="relu")(inputs)
+    x = keras.layers.MaxPooling2D(8)(x)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+    return keras.Model(inputs, outputs)
+
+
+def separable_data(n: int, seed: int):
+    """Brighter images are "fake": a task a tiny CNN learns in a few seconds."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 224, 224, 3), dtype=np.float32) * 0.5
+    y = rng.integers(0, 2, n).astype(np.float32)
+    x[y == 1] += 0.5
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def trained_tiny():
+    model = tiny_model()
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
+    x, y = separable_data(128, 0)
+    model.fit(x, y, epochs=30, batch_size=32, verbose=0)
+    return model
+
+
+def test_litert_float32_matches_keras_and_batches(trained_tiny, tmp_path):
+    x, _ = separable_data(7, 1)
+    path = tmp_path / "tiny.tflite"
+    path.write_bytes(to_tflite(trained_tiny, "float32"))
+    clf = Classifier(path, threads=1, output="logit")
+    assert clf.batchable
+    keras_scores = np.asarray(trained_tiny(x, training=False)).reshape(-1)
+    np.testing.assert_allclose(clf.predict(x), keras_scores, atol=1e-5)
+    # different batch sizes in a row resize the interpreter and still agree
+    np.testing.assert_allclose(clf.predict(x[:1]), keras_scores[:1], atol=1e-5)
+    np.testing.assert_allclose(clf.predict(x[:3]), keras_scores[:3], atol=1e-5)
+    assert clf.predict(x[:0]).shape == (0,)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_seed_cnn_round_trip_for_each_variant(variant, tmp_path):
+    model = float32_copy(build_model("float32"))
+    x = np.random.default_rng(2).random((4, 224, 224, 3), dtype=np.float32)
+    calib = [x[i : i + 1] for i in range(4)]
+    path = tmp_path / f"{variant}.tflite"
+    path.write_bytes(to_tflite(model, variant, calib))
+    clf = Classifier(path, threads=1, output="logit")
+    expected_dtype = np.uint8 if variant == "int8" else np.float32
+    assert clf.input_dtype == expected_dtype
+    scores = clf.predict(x)
+    assert scores.shape == (4,) and np.all((scores >= 0) & (scores <= 1))
+    reference = np.asarray(model(x, training=False)).reshape(-1)
+    tolerance = {"float32": 1e-5, "float16": 1e-2, "dynamic": 5e-2, "int8": 5e-2}[variant]
+    assert np.abs(scores - reference).max() <= tolerance
+
+
+def test_gate_writes_a_faithful_int8_model(trained_tiny, tmp_path):
+    x, y = separable_data(300, 3)
+    calib = [x[i : i + 1] for i in range(100)]
+    ref = np.asarray(trained_tiny(x, training=False)).reshape(-1)
+    path = tmp_path / "int8.tflite"
+    report, _ = convert_checked(trained_tiny, "int8", calib, x, y, ref, path)
+    assert report["passed"] and path.exists()
+    assert report["agreement"] >= 0.995 and report["auc_converted"] > 0.95
+
+
+def test_gate_refuses_a_broken_model_and_writes_nothing(trained_tiny, tmp_path):
+    x, y = separable_data(300, 3)
+    ref = np.asarray(trained_tiny(x, training=False)).reshape(-1)
+    broken = keras.models.clone_model(trained_tiny)
+    weights = trained_tiny.get_weights()
+    weights[0] = -weights[0]  # the conversion of a model that is not the one we trained
+    broken.set_weights(weights)
+    path = tmp_path / "broken.tflite"
+    with pytest.raises(ParityError) as info:
+        convert_checked(broken, "float32", None, x, y, ref, path)
+    assert not path.exists()
+    assert info.value.report["agreement"] < 0.995
+
+
+def test_tflite_scores_uses_the_serving_classifier(trained_tiny):
+    x, _ = separable_data(5, 4)
+    blob = to_tflite(trained_tiny, "float32")
+    ref = np.asarray(trained_tiny(x, training=False)).reshape(-1)
+    np.testing.assert_allclose(tflite_scores(blob, x), ref, atol=1e-5)

@@ -1,0 +1,147 @@
+"""Training: the model can learn, runs checkpoint and resume, and a stuck run stops."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from converter import train as train_mod  # noqa: E402
+from converter.data import MARGIN_RATIO, load_faces, split_by_source  # noqa: E402
+from converter.model import build_model  # noqa: E402
+from converter.selfblend import make_pair  # noqa: E402
+from deepfake_scanner.preprocess import normalise  # noqa: E402
+from tests.conftest import ASSETS, FACE_API, ROOT  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return load_faces(FACE_API, ROOT / ".cache")
+
+
+def test_seed_cnn_size_and_shape():
+    model = build_model()
+    assert 600_000 <= model.count_params() <= 700_000  # the seed had about 653k
+    convs = [layer for layer in model.layers if layer.name.startswith("conv")]
+    assert len(convs) + 2 == 10  # 8 convolutions + 2 dense layers
+    assert convs[0].kernel_size == (5, 5) and convs[0].filters == 64
+    assert [c.dilation_rate for c in convs[-3:]] == [(2, 2)] * 3
+    assert model.output.shape[-1] == 1
+
+
+@pytest.mark.slow
+def test_model_can_overfit_a_small_fixed_batch(faces):
+    """If the network cannot memorise 8 pairs, nothing downstream will work."""
+    rng = np.random.default_rng(0)
+    xs, ys = [], []
+    for i in range(8):
+        real, fake = make_pair(faces.crops[i], faces.keypoints[i], rng, 0.0, 224, MARGIN_RATIO)
+        xs += [real, fake]
+        ys += [0.0, 1.0]
+    x, y = normalise(np.stack(xs)), np.array(ys, np.float32)
+    keras.utils.set_random_seed(0)
+    model = build_model()
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", jit_compile=False
+    )
+    losses = [float(model.train_on_batch(x, y)) for _ in range(60)]
+    assert losses[-1] < 0.1 < losses[0], losses[::10]
+
+
+def test_split_keeps_each_source_on_one_side(faces):
+    train, val = split_by_source(faces, 0.34, seed=0)
+    assert len(train) + len(val) == len(faces) and len(val) > 0
+    assert not set(train.sources) & set(val.sources)
+
+
+@pytest.mark.slow
+def test_training_run_checkpoints_and_resumes(tmp_path):
+    out = tmp_path / "run"
+    common = [
+        "--data",
+        str(FACE_API),
+        "--out",
+        str(out),
+        "--batch",
+        "8",
+        "--eval-every",
+        "4",
+        "--val-fakes",
+        "8",
+        "--val-fraction",
+        "0.34",
+        "--quiet",
+        "--cache",
+        str(ROOT / ".cache"),
+    ]
+    train_mod.main([*common, "--steps", "4"])
+    state = json.loads((out / "state.json").read_text())
+    assert state["step"] == 4 and (out / "last.keras").exists() and (out / "best.keras").exists()
+    assert state["history"][0]["step"] == 4 and 0 <= state["history"][0]["val_auc"] <= 1
+    train_mod.main([*common, "--steps", "6", "--resume"])
+    state = json.loads((out / "state.json").read_text())
+    assert state["step"] == 6 and len(state["history"]) == 2
+
+
+@pytest.mark.slow
+def test_a_run_stuck_at_chance_stops_with_a_message(tmp_path):
+    args = [
+        "--data",
+        str(FACE_API),
+        "--out",
+        str(tmp_path / "stuck"),
+        "--batch",
+        "8",
+        "--steps",
+        "50",
+        "--chance-steps",
+        "3",
+        "--lr",
+        "0",
+        "--val-fraction",
+        "0",
+        "--quiet",
+        "--cache",
+        str(ROOT / ".cache"),
+    ]
+    with pytest.raises(SystemExit, match=r"still [0-9.]+ \(chance is 0.693\)"):
+        train_mod.main(args)
+
+
+@pytest.mark.slow
+def test_labelled_real_fake_layout_trains(tmp_path):
+    """real/ + fake/ folders (here: sample photos and their in-place self-blends)."""
+    from tools.make_samples import main as make_samples
+
+    samples = tmp_path / "samples"
+    make_samples(["--out", str(samples)])
+    data = tmp_path / "data"
+    shutil.copytree(samples / "real", data / "real")
+    shutil.copytree(samples / "fake", data / "fake")
+    labelled = load_faces(data, tmp_path / "cache")
+    assert set(labelled.labels.tolist()) == {0, 1}
+    train_mod.main(
+        [
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "run"),
+            "--batch",
+            "8",
+            "--steps",
+            "2",
+            "--eval-every",
+            "2",
+            "--val-fraction",
+            "0.4",
+            "--quiet",
+            "--cache",
+            str(tmp_path / "cache"),
+        ]
+    )
+    assert (tmp_path / "run" / "best.keras").exists()
+    assert ASSETS.exists()
