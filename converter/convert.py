@@ -75,19 +75,18 @@ def tflite_scores(model_bytes: bytes, x: np.ndarray, threads: int | None = None)
         return np.concatenate([clf.predict(x[i : i + 64]) for i in range(0, len(x), 64)])
 
 
-def convert_checked(
-    model,
+def write_if_faithful(
+    blob: bytes,
     variant: str,
-    calibration,
     x: np.ndarray,
     y: np.ndarray,
     reference: np.ndarray,
+    threshold: float,
     path: Path,
-    threshold: float = 0.5,
-):
-    """Convert, compare with the float model's `reference` scores on model inputs (x, y), and
-    write `path` only when the parity gate passes. Returns (report, bytes); raises ParityError."""
-    blob = to_tflite(model, variant, calibration)
+) -> dict:
+    """The parity gate: compare a converted model with the float model's `reference` scores on
+    model inputs (x, y) at the model's threshold, and write `path` only when every tolerance
+    holds. Returns the report; raises ParityError (and writes nothing) otherwise."""
     report = gate(compare(reference, tflite_scores(blob, x), y, threshold), variant)
     path.write_bytes(blob)
-    return report, blob
+    return report

@@ -27,10 +27,10 @@ from deepfake_scanner.artifacts import METADATA, SCHEMA
 from deepfake_scanner.litert import sha256_file
 from deepfake_scanner.preprocess import SPEC, normalise
 
-from .convert import VARIANTS, convert_checked, tflite_scores
+from .convert import VARIANTS, tflite_scores, to_tflite, write_if_faithful
 from .data import MARGIN_RATIO, list_files, load_faces
 from .metrics import classification_report
-from .parity import ParityError, compare, gate
+from .parity import ParityError
 from .report import plot_confusion, plot_roc
 from .selfblend import make_pair
 from .train import eval_set, keras_module, predict
@@ -69,6 +69,26 @@ def photo_scores(verdicts: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     photos = np.array([v["score"] for v in verdicts if v["score"] is not None])
     faces = np.array([f["score"] for v in verdicts for f in v["faces"]])
     return photos, faces
+
+
+def lineage(state_path: Path) -> list[dict]:
+    """The chain of training runs behind a checkpoint, oldest first (each --init points to the
+    run before it)."""
+    runs = []
+    while state_path is not None and state_path.exists():
+        state = json.loads(state_path.read_text())
+        runs.append(
+            {
+                "run": state_path.parent.name,
+                "steps": state["step"],
+                "best_val_auc": state["best_auc"],
+                "args": state["args"],
+                "history": state["history"],
+            }
+        )
+        init = state["args"].get("init")
+        state_path = Path(init).parent / "state.json" if init not in (None, "None") else None
+    return runs[::-1]
 
 
 def write_metadata(out: Path, meta: dict) -> None:
@@ -115,33 +135,15 @@ def export(args) -> dict:
     keras_tune, keras_eval = predict(model, x_tune), predict(model, x_eval)
 
     files = {"keras": {"path": "seed_cnn.keras", "sha256": sha256_file(out / "seed_cnn.keras")}}
-    parity: dict[str, dict] = {}
-    scores_eval: dict[str, np.ndarray] = {}
-    scores_tune: dict[str, np.ndarray] = {}
     calib = list(representative(train_faces, args.calibration, args.seed))
-    for variant in args.variants:
-        try:
-            parity[variant], blob = convert_checked(
-                model,
-                variant,
-                calib,
-                normalise(x_tune),
-                y_tune,
-                keras_tune,
-                out / f"seed_cnn_{variant}.tflite",
-            )
-        except ParityError as exc:
-            log(str(exc))
-            parity[variant] = {**exc.report, "passed": False}
-            continue
-        name = f"seed_cnn_{variant}.tflite"
-        files[variant] = {"path": name, "sha256": sha256_file(out / name), "bytes": len(blob)}
-        scores_eval[variant] = tflite_scores(blob, normalise(x_eval))
-        scores_tune[variant] = tflite_scores(blob, normalise(x_tune))
-        log(f"{variant}: parity passed {json.dumps(parity[variant])}")
-    if args.serving not in files:
-        raise SystemExit(f"the serving variant {args.serving} did not pass the parity gate")
+    blobs = {v: to_tflite(model, v, calib) for v in dict.fromkeys([args.serving, *args.variants])}
 
+    # The threshold comes from the serving model's own scores on the tune photos, so the
+    # serving file is written provisionally first; the gate below then judges it at that
+    # threshold ("label agreement at the model's threshold") and removes it if it fails.
+    serving_path = out / f"seed_cnn_{args.serving}.tflite"
+    serving_path.write_bytes(blobs[args.serving])
+    files[args.serving] = {"path": serving_path.name, "sha256": sha256_file(serving_path)}
     meta = {
         "schema": SCHEMA,
         "name": args.name,
@@ -161,20 +163,32 @@ def export(args) -> dict:
         "preprocess": SPEC.to_dict(),
         "threshold": 0.5,
     }
-    write_metadata(out, meta)  # provisional: the serving path needs it to scan photos
+    write_metadata(out, meta)
     tune_verdicts = scan_photos(out, args.tune_data)
     tune_photos, tune_face_scores = photo_scores(tune_verdicts)
-    threshold = round(float(np.quantile(tune_photos, 1 - args.target_fpr)), 4)
+    threshold = round(float(np.quantile(tune_photos, 1 - args.target_fpr)), 6)
     meta["threshold"] = threshold
-    # The gate ran at 0.5 before the threshold existed; labels must also agree at the real one.
-    for variant in list(scores_tune):
+
+    parity: dict[str, dict] = {}
+    scores_eval: dict[str, np.ndarray] = {}
+    for variant, blob in blobs.items():
+        path = out / f"seed_cnn_{variant}.tflite"
         try:
-            parity[variant] = gate(
-                compare(keras_tune, scores_tune[variant], y_tune, threshold), variant
+            parity[variant] = write_if_faithful(
+                blob, variant, normalise(x_tune), y_tune, keras_tune, threshold, path
             )
         except ParityError as exc:
-            (out / files.pop(variant)["path"]).unlink()
-            raise SystemExit(f"at the chosen threshold {threshold}: {exc}") from exc
+            log(str(exc))
+            parity[variant] = {**exc.report, "passed": False}
+            path.unlink(missing_ok=True)
+            files.pop(variant, None)
+            continue
+        files[variant] = {"path": path.name, "sha256": sha256_file(path), "bytes": len(blob)}
+        scores_eval[variant] = tflite_scores(blob, normalise(x_eval))
+        log(f"{variant}: parity passed at threshold {threshold}: {json.dumps(parity[variant])}")
+    if args.serving not in files:
+        (out / METADATA).unlink()
+        raise SystemExit(f"the serving variant {args.serving} did not pass the parity gate")
     write_metadata(out, meta)
     eval_verdicts = scan_photos(out, args.eval_data)
     eval_photos, eval_face_scores = photo_scores(eval_verdicts)

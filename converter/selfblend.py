@@ -180,17 +180,23 @@ def frame(
     h = img.shape[0]
     side = h * margin_ratio
     cx = cy = h / 2.0
-    flip = False
-    if rng is not None:
+    flip, angle, aspect = False, 0.0, 1.0
+    if rng is not None:  # pose and face-shape variety: few identities, so vary the geometry
         side *= rng.uniform(0.93, 1.07)
         cx += rng.uniform(-0.04, 0.04) * side
         cy += rng.uniform(-0.04, 0.04) * side
         flip = rng.random() < 0.5
-    x0, y0 = cx - side / 2, cy - side / 2
+        angle = rng.uniform(-12, 12)
+        aspect = rng.uniform(0.92, 1.08)
     scale = size / side
-    m = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], np.float32)
+    m = cv2.getRotationMatrix2D((cx, cy), angle, scale)
+    m[:, 2] += (size / 2 - cx, size / 2 - cy)
+    m[0] *= aspect
+    m[0, 2] += size / 2 * (1 - aspect)
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    out = cv2.warpAffine(img, m, (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT)
+    out = cv2.warpAffine(
+        img, m.astype(np.float32), (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT
+    )
     return out[:, ::-1] if flip else out
 
 

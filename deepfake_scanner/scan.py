@@ -68,11 +68,12 @@ class Scanner:
         scores = self._classify(image, faces)
         lap("classify", t)
         timings["total"] = round((time.perf_counter() - t0) * 1000, 2)
-        score = float(np.max(scores))
+        # The label follows the score as printed, so a verdict never reads 1.0 < 1.0.
+        score = round(float(np.max(scores)), 4)
         return self._verdict(
             source,
             label=label_for(score, self.threshold),
-            score=round(score, 4),
+            score=score,
             media="image",
             content_type=mime,
             region="faces" if faces else "full_frame",

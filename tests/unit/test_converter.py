@@ -13,7 +13,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
 
-from converter.convert import VARIANTS, convert_checked, tflite_scores, to_tflite  # noqa: E402
+from converter.convert import VARIANTS, tflite_scores, to_tflite, write_if_faithful  # noqa: E402
 from converter.model import build_model, float32_copy  # noqa: E402
 from converter.parity import ParityError  # noqa: E402
 from deepfake_scanner.classify import Classifier  # noqa: E402
@@ -83,7 +83,8 @@ def test_gate_writes_a_faithful_int8_model(trained_tiny, tmp_path):
     calib = [x[i : i + 1] for i in range(100)]
     ref = np.asarray(trained_tiny(x, training=False)).reshape(-1)
     path = tmp_path / "int8.tflite"
-    report, _ = convert_checked(trained_tiny, "int8", calib, x, y, ref, path)
+    blob = to_tflite(trained_tiny, "int8", calib)
+    report = write_if_faithful(blob, "int8", x, y, ref, 0.5, path)
     assert report["passed"] and path.exists()
     assert report["agreement"] >= 0.995 and report["auc_converted"] > 0.95
 
@@ -97,7 +98,7 @@ def test_gate_refuses_a_broken_model_and_writes_nothing(trained_tiny, tmp_path):
     broken.set_weights(weights)
     path = tmp_path / "broken.tflite"
     with pytest.raises(ParityError) as info:
-        convert_checked(broken, "float32", None, x, y, ref, path)
+        write_if_faithful(to_tflite(broken, "float32"), "float32", x, y, ref, 0.5, path)
     assert not path.exists()
     assert info.value.report["agreement"] < 0.995
 

@@ -35,7 +35,8 @@ def test_group_photo_gets_a_verdict_per_face(scanner, group_photo):
     assert len(v["faces"]) == 5
     assert v["score"] == max(f["score"] for f in v["faces"])
     assert v["label"] == ("fake" if v["score"] >= v["threshold"] else "real")
-    assert v["model"]["sha256"] == scanner.model.sha256 and v["model"]["variant"] == "int8"
+    assert v["model"]["sha256"] == scanner.model.sha256
+    assert v["model"]["variant"] == scanner.model.variant
     for key in ("decode", "detect", "classify", "total"):
         assert v["timings_ms"][key] >= 0
     json.loads(scanner.scan_bytes(group_photo.read_bytes(), "x").to_json())  # serialisable
@@ -88,7 +89,7 @@ def test_model_with_another_preprocessing_is_refused(tmp_path):
     with pytest.raises(ModelError, match="preprocessing"):
         Scanner(tmp_path / "m")
     meta["preprocess"]["margin"] = 1.3
-    meta["files"]["int8"]["sha256"] = "0" * 64
+    meta["files"][meta["serving"]]["sha256"] = "0" * 64
     (tmp_path / "m" / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="sha256"):
         Scanner(tmp_path / "m")
