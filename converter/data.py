@@ -20,7 +20,7 @@ from deepfake_scanner import paths
 from deepfake_scanner.errors import ScanError
 from deepfake_scanner.faces import FaceDetector
 from deepfake_scanner.media import decode_image, sniff
-from deepfake_scanner.preprocess import SPEC, crop_square, resize_square
+from deepfake_scanner.preprocess import SPEC, crop_square, resize_square, square_region
 
 CONTEXT_MARGIN = SPEC.margin * 1.25
 CONTEXT_SIZE = round(SPEC.size * 1.25)
@@ -73,8 +73,6 @@ def iter_frames(path: Path):
 
 def context_crop(image: np.ndarray, face) -> tuple[np.ndarray, np.ndarray]:
     """The stored crop and the keypoints moved into its pixel frame."""
-    from deepfake_scanner.preprocess import square_region
-
     x0, y0, side = square_region(face.box, CONTEXT_MARGIN)
     crop = resize_square(crop_square(image, face.box, CONTEXT_MARGIN), CONTEXT_SIZE)
     k = (np.asarray(face.keypoints, np.float32) - (x0, y0)) * (CONTEXT_SIZE / side)

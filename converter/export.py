@@ -71,6 +71,10 @@ def photo_scores(verdicts: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return photos, faces
 
 
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def lineage(state_path: Path) -> list[dict]:
     """The chain of training runs behind a checkpoint, oldest first (each --init points to the
     run before it)."""
@@ -125,7 +129,6 @@ def export(args) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     model = float32_copy(keras.models.load_model(args.checkpoint, compile=False))
     model.save(out / "seed_cnn.keras")
-    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
 
     train_faces = load_faces(args.train_data, args.cache)
     tune_faces = load_faces(args.tune_data, args.cache)
