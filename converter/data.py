@@ -113,7 +113,6 @@ LAYOUTS = {  # folder name (case-insensitive) -> label
     "real": 0,
     "fake": 1,
 }
-SPLITS = ("train", "validation", "test")
 
 
 def labelled_files(root: Path, split: str | None = None) -> tuple[list[Path], list[int]] | None:

@@ -260,12 +260,14 @@ def export(args) -> dict:
         for v, r in parity.items()
     }
     if args.training_notes and args.training_notes.exists():
-        state = json.loads(args.training_notes.read_text())
         meta["training"] = {
-            "steps": state["step"],
-            "best_val_auc": state["best_auc"],
-            "args": state["args"],
-            "history": state["history"][-5:],
+            "data": {
+                "train": str(args.train_data.relative_to(ROOT)),
+                "tune": str(args.tune_data.relative_to(ROOT)),
+                "eval": str(args.eval_data.relative_to(ROOT)),
+                "sources": "tools/assets.json (groups train, tune, eval)",
+            },
+            "runs": lineage(args.training_notes),
         }
     write_metadata(out, meta)
     return report
