@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import paths
-from .errors import ModelError, UnreadableError
+from .errors import ModelError
 
 
 def iter_files(path: Path) -> Iterator[Path]:
@@ -75,13 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     for root in args.paths:
         for path in iter_files(root):
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                err = UnreadableError(f"{type(exc).__name__}: {exc.strerror or exc}")
-                print(scanner.error_verdict(str(path), err, {}).to_json(), flush=True)
-                continue
-            print(scanner.scan_bytes(data, str(path)).to_json(), flush=True)
+            print(scanner.scan_file(path).to_json(), flush=True)
     return 0
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from . import paths
 from .artifacts import ModelInfo, resolve
 from .classify import Classifier
-from .errors import ScanError
+from .errors import ScanError, TooLargeError, UnreadableError
 from .faces import Face, FaceDetector
 from .media import DEFAULT_LIMITS, Limits, decode_image
 from .preprocess import SPEC, face_crops, full_frame_crop, normalise
@@ -47,7 +47,29 @@ class Scanner:
             timings_ms=timings,
         )
 
-    def scan_bytes(self, data: bytes, source: str) -> Verdict:
+    def scan_file(
+        self, path: Path, source: str | None = None, deadline: float | None = None
+    ) -> Verdict:
+        """Scan a local file (the S3 paths stream objects to /tmp first).
+
+        `deadline` is a `time.monotonic()` value by which a verdict must be returned; work that
+        cannot finish by then is cut short and the verdict says so (see video scanning).
+        """
+        source = str(path) if source is None else source
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            if size > self.limits.max_bytes:
+                raise TooLargeError(f"{size} bytes is over the limit of {self.limits.max_bytes}")
+            data = path.read_bytes()
+        except OSError as exc:
+            err = UnreadableError(f"{type(exc).__name__}: {exc.strerror or exc}")
+            return self.error_verdict(source, err, {})
+        except ScanError as exc:
+            return self.error_verdict(source, exc, {})
+        return self.scan_bytes(data, source, deadline)
+
+    def scan_bytes(self, data: bytes, source: str, deadline: float | None = None) -> Verdict:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
 
