@@ -11,7 +11,7 @@ setup: $(STAMP) assets/.fetched
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[train,aws,dev]'
+	$(PY) -m pip install --quiet -e '.[train,aws,local,dev]'
 	touch $@
 
 assets/.fetched: tools/assets.json tools/fetch_assets.py | $(STAMP)
