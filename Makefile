@@ -4,9 +4,49 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: setup demo test test-fast lint train-reference model-report samples clean
+.PHONY: setup demo scan serve build sam validate test test-fast lint train-reference \
+	model-report samples clean
 
 setup: $(STAMP) assets/.fetched
+
+# SAM CLI (sam build/validate/deploy, cfn-lint, and the Lambda runtime interface emulator) in
+# its own venv: its pins do not mix with TensorFlow's. The function runs locally under Python
+# 3.12 (the template's runtime) with awslambdaric and boto3, as the Lambda runtime provides them.
+SAM_VENV := .venv-sam
+FN_VENV  := .venv-fn
+SAM      := $(SAM_VENV)/bin/sam
+# A real python3.12 (pyenv's shim answers "command not found" unless 3.12 is selected).
+PY312    ?= $(shell for p in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.12.*/bin/python3.12 \
+	2>/dev/null) $$(command -v python3.12); do $$p -V >/dev/null 2>&1 && echo $$p && break; done)
+export SAM_CLI_TELEMETRY := 0
+
+$(SAM_VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==1.170.0
+	touch $@
+
+$(FN_VENV)/.installed: Makefile
+	@test -n "$(PY312)" || { echo "Python 3.12 not found: install it (pyenv install 3.12) or set PY312=" >&2; exit 1; }
+	$(PY312) -m venv $(FN_VENV)
+	$(FN_VENV)/bin/pip install --quiet awslambdaric==4.2.2 boto3==1.44.8
+	touch $@
+
+sam: $(SAM_VENV)/.installed $(FN_VENV)/.installed
+
+# `sam build`: the function (build-ScannerFunction below) and the dependency layer for both
+# architectures (layers/Makefile -> layers/build.py, which prints sizes and fails over 250 MiB).
+BUILD_INPUTS := template.yaml samconfig.toml pyproject.toml handler.py layers/build.py \
+	layers/smoke.py layers/Makefile $(wildcard deepfake_scanner/*.py deepfake_service/*.py) \
+	$(wildcard models/reference/*.tflite models/reference/metadata.json)
+.aws-sam/build/template.yaml: $(BUILD_INPUTS) | setup sam
+	$(SAM) build
+
+build: .aws-sam/build/template.yaml
+
+validate: sam
+	$(SAM) validate --lint
+	$(SAM_VENV)/bin/cfn-lint template.yaml
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +64,21 @@ samples/.made: tools/make_samples.py assets/.fetched | $(STAMP)
 
 samples: samples/.made
 
-# The main job (for now): scan the sample set (real photos, self-blended fakes, bad files)
-# with the shipped reference model and print one JSON verdict per file.
-demo: setup samples
+# The main job: the local bucket stack. A moto S3+SQS server on 127.0.0.1, the built function
+# under the Lambda runtime interface emulator fed by an emulated SQS event source; the sample
+# files are uploaded and each verdict is printed as it lands in the output bucket.
+demo: build samples
+	$(PY) -m local.demo samples
+
+# The HTTP API on 127.0.0.1:3000 for the same built function (Ctrl-C stops it).
+serve: build
+	$(PY) -m local.serve --port 3000
+
+# The core alone, no AWS parts: one JSON verdict per sample file.
+scan: setup samples
 	$(VENV)/bin/deepfake-scan samples
 
-test: setup
+test: build samples
 	$(PY) -m pytest
 
 test-fast: setup
@@ -58,5 +107,18 @@ model-report: setup
 	$(PY) -m converter.export --checkpoint runs/reference/best.keras --out models/reference \
 		--training-notes runs/reference/state.json --serving float16 --variants float16 dynamic int8
 
+# `sam build` runs this (template.yaml: BuildMethod makefile): exactly what the function needs,
+# the models included; the dependencies come from the layer (layers/Makefile).
+FUNCTION_MODEL_FILES := models/reference/metadata.json $(wildcard models/reference/*.tflite)
+DETECTOR_MODEL := assets/models/face_detection_full_range.tflite
+build-ScannerFunction:
+	@test -f $(DETECTOR_MODEL) || { echo "$(DETECTOR_MODEL) missing: run make setup" >&2; exit 1; }
+	mkdir -p "$(ARTIFACTS_DIR)/models/reference" "$(ARTIFACTS_DIR)/assets/models"
+	cp handler.py "$(ARTIFACTS_DIR)/"
+	tar --exclude=__pycache__ -cf - deepfake_scanner deepfake_service | tar -xf - -C "$(ARTIFACTS_DIR)"
+	cp $(FUNCTION_MODEL_FILES) "$(ARTIFACTS_DIR)/models/reference/"
+	cp $(DETECTOR_MODEL) "$(ARTIFACTS_DIR)/assets/models/"
+
 clean:
-	rm -rf $(VENV) assets samples .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(FN_VENV) .aws-sam layers/build assets samples .cache \
+		.pytest_cache .mypy_cache .ruff_cache
