@@ -76,7 +76,7 @@ def client(service: str) -> Any:
     config = Config(
         retries={"mode": "standard", "max_attempts": 3},
         connect_timeout=3,
-        read_timeout=20,
+        read_timeout=float(os.environ.get("AWS_READ_TIMEOUT_S") or 20),
         signature_version="s3v4" if service == "s3" else None,
     )
     return boto3.client(service, config=config)
