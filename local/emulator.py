@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -99,9 +100,10 @@ class Emulator:
             "handler.lambda_handler",
         ]
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            cmd, cwd=self.task_root, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+        self.proc = subprocess.Popen(  # its own process group: stop/kill reach the runtime too
+            cmd, cwd=self.task_root, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
         wait_http(f"http://{HOST}:{self.port}/", proc=self.proc)
         return self
 
@@ -116,11 +118,17 @@ class Emulator:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the emulator and the runtime: a crash, mid-invocation if one is running."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
 
     def __enter__(self) -> Emulator:
         return self.start()

@@ -118,3 +118,51 @@ def test_serve_answers_post_scan(build_ready, face_photos):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_crash_mid_batch_loses_nothing(build_ready, tmp_path, face_photos):
+    """The function instance is killed (SIGKILL) while it judges a batch: nothing is deleted
+    from the queue, the messages come back after the visibility timeout, a fresh instance
+    judges them, and every upload ends with exactly one verdict."""
+    import threading
+
+    with MotoServer(log=tmp_path / "moto.log") as server:
+        stack = create_stack(server, name="crash", visibility_timeout_s=2)
+        s3, sqs = server.client("s3"), server.client("sqs")
+        keys = [f"uploads/crash/{i}.jpg" for i in range(12)]
+        for i, key in enumerate(keys):
+            s3.put_object(Bucket=stack.input_bucket, Key=key, Body=face_photos[i % 3].read_bytes())
+        env = {**server.env(), **stack.function_env()}
+        victim = Emulator(env, log=tmp_path / "victim.log").start()
+        outcome: list = []
+
+        def invoke(event):
+            try:
+                return victim.invoke(event)
+            except OSError as exc:  # the connection dies with the instance
+                outcome.append(exc)
+                return None
+
+        killer = threading.Timer(0.15, victim.kill)
+        killer.start()
+        received, deleted = poll_once(sqs, stack.queue_url, stack.queue_arn, invoke, batch_size=10)
+        killer.join()
+        assert received > 0 and deleted == 0 and outcome, "the batch was not cut short"
+        with Emulator(env, log=tmp_path / "survivor.log") as survivor:
+            end = time.monotonic() + 60
+            while time.monotonic() < end:
+                poll_once(sqs, stack.queue_url, stack.queue_arn, survivor.invoke, wait_s=1)
+                listed = s3.list_objects_v2(Bucket=stack.output_bucket).get("Contents", [])
+                if len(listed) >= len(keys):
+                    break
+        listed = s3.list_objects_v2(Bucket=stack.output_bucket).get("Contents", [])
+        judged = sorted(o["Key"].split("/", 1)[1].rsplit("/", 1)[0] for o in listed)
+        assert judged == sorted(keys)  # each exactly once
+
+
+def test_load_through_the_local_stack_accounts_for_every_upload(build_ready):
+    """A small run of the load test (the README quotes a 2,000-upload run)."""
+    from local.loadtest import main as loadtest
+
+    assert loadtest(["--uploads", "80", "--instances", "2", "--phantoms", "4",
+                     "--timeout", "180"]) == 0  # fmt: skip
