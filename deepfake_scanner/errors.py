@@ -29,13 +29,14 @@ class EmptyInputError(ScanError):
 
 
 class UnsupportedMediaError(ScanError):
-    """The bytes are not an image format we decode (sniffed from content, not the name)."""
+    """The bytes are not an image or video format we decode (sniffed from content, not the name)."""
 
     code = "UNSUPPORTED_MEDIA"
 
 
 class UndecodableError(ScanError):
-    """The bytes claim a supported format but do not decode (truncated or corrupt)."""
+    """The bytes claim a supported format but do not decode (truncated or corrupt): for a video,
+    a container that does not open or whose sampled frames all fail to decode."""
 
     code = "UNDECODABLE"
 
@@ -58,6 +59,36 @@ class UnreadableError(ScanError):
     code = "UNREADABLE"
 
 
+class NoVideoStreamError(ScanError):
+    """A video container without a video track (an audio-only MP4 or M4A, say)."""
+
+    code = "NO_VIDEO_STREAM"
+
+
+class ZeroFramesError(ScanError):
+    """The video track holds no frames."""
+
+    code = "ZERO_FRAMES"
+
+
+class UnsupportedCodecError(ScanError):
+    """The container opens but its video codec is not one this build of OpenCV decodes."""
+
+    code = "UNSUPPORTED_CODEC"
+
+
+class VideoTooLongError(ScanError):
+    """The video is longer than the duration limit (read from its header, before decoding)."""
+
+    code = "VIDEO_TOO_LONG"
+
+
+class OutOfTimeError(ScanError):
+    """The time budget (the caller's deadline) ran out before one video frame was judged."""
+
+    code = "OUT_OF_TIME"
+
+
 class ModelError(ScannerError):
     """A model or detector file is missing, corrupt, or does not match the code."""
 
@@ -73,6 +104,11 @@ ERROR_CODES = {
         TooLargeError,
         TooManyPixelsError,
         UnreadableError,
+        NoVideoStreamError,
+        ZeroFramesError,
+        UnsupportedCodecError,
+        VideoTooLongError,
+        OutOfTimeError,
         ModelError,
     )
 }

@@ -2,6 +2,7 @@
 
 The type comes from the bytes, never from a file name or a Content-Type header. Byte and pixel
 limits are enforced before any decoder runs, so a decompression bomb costs a header parse.
+Videos are sniffed here too; `video.py` opens and samples them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .containers import ebml_doctype
 from .errors import (
     EmptyInputError,
     TooLargeError,
@@ -21,14 +23,38 @@ from .errors import (
 )
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff")
+# Containers OpenCV's bundled FFmpeg opens. audio/mp4 (an M4A brand) is here so that it gets
+# the precise NO_VIDEO_STREAM rather than UNSUPPORTED_MEDIA: many MP4s carry only audio.
+VIDEO_TYPES = (
+    "video/mp4",
+    "video/quicktime",
+    "video/3gpp",
+    "video/x-m4v",
+    "audio/mp4",
+    "video/webm",
+    "video/x-matroska",
+    "video/x-msvideo",
+    "video/mp2t",
+    "video/mpeg",
+    "video/x-flv",
+)
+SNIFF_BYTES = 4096  # enough of a file's head for `sniff` (an EBML header's DocType included)
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What the scanner accepts. Defaults fit a 1 GB function with room to spare."""
+    """What the scanner accepts. Defaults fit a 1 GB function with room to spare.
 
-    max_bytes: int = 30 * 1024 * 1024
-    max_pixels: int = 50_000_000  # a 50 MP image decodes to 150 MB of BGR
+    Every video limit is checked from the file size or the container's header before a frame
+    is decoded."""
+
+    max_bytes: int = 30 * 1024 * 1024  # images: they are read into memory
+    max_pixels: int = 50_000_000  # a 50 MP image decodes to 150 MB of BGR; also per video frame
+    # Videos stream to disk (/tmp on Lambda, 512 MB by default) and are read from there.
+    max_video_bytes: int = 400 * 1024 * 1024
+    max_duration_s: float = 600.0  # longer videos get VIDEO_TOO_LONG
+    max_frames: int = 128  # sampled frames per video, whatever a caller asks for
+    max_sample_fps: float = 4.0  # sampled frames per second of video: short clips get fewer
 
 
 DEFAULT_LIMITS = Limits()
@@ -52,10 +78,29 @@ def sniff(data: bytes) -> str | None:
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
     if head[4:8] == b"ftyp":
-        return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
+        return _ftyp_type(head[8:12])
     if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video/webm"
+        return "video/webm" if ebml_doctype(data) == b"webm" else "video/x-matroska"
+    if len(data) > 376 and data[0] == data[188] == data[376] == 0x47:
+        return "video/mp2t"  # MPEG transport stream: a sync byte every 188 bytes
+    if head.startswith(b"\x00\x00\x01\xba"):
+        return "video/mpeg"  # MPEG program stream pack header
+    if head.startswith(b"FLV\x01"):
+        return "video/x-flv"
     return None
+
+
+def _ftyp_type(brand: bytes) -> str:
+    """ISO base media file: the major brand says which flavour (the container is the same)."""
+    if brand == b"qt  ":
+        return "video/quicktime"
+    if brand[:3] in (b"3gp", b"3g2"):
+        return "video/3gpp"
+    if brand == b"M4V ":
+        return "video/x-m4v"
+    if brand in (b"M4A ", b"M4B ", b"M4P "):
+        return "audio/mp4"
+    return "video/mp4"
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
