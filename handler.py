@@ -124,11 +124,11 @@ def sqs_record(record: SQSRecord) -> None:
             scan_and_store(ref)
         except jobs.Rejected as exc:
             dead_letter(exc.reason(), body, attempts)
-        except storage.StorageError as exc:
+        except jobs.Transient as exc:
             if attempts < get_settings().max_receive_count:
                 logger.warning("transient failure, will retry", error=str(exc), attempts=attempts)
                 raise
-            dead_letter({"code": exc.code, "message": exc.message}, body, attempts)
+            dead_letter(exc.reason(), body, attempts)
 
 
 def s3_event(event: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +140,7 @@ def s3_event(event: dict[str, Any]) -> dict[str, Any]:
             stored.append(scan_and_store(ref).key)
         except jobs.Rejected as exc:
             dead_letter(exc.reason(), {"Records": event["Records"]}, 1)
-        except storage.StorageError as exc:
+        except jobs.Transient as exc:
             transient.append(str(exc))
     if transient:
         raise RuntimeError(f"{len(transient)} object(s) failed transiently: {transient}")
@@ -160,11 +160,8 @@ def batch_operation(event: dict[str, Any]) -> dict[str, Any]:
             result = task.build_task_batch_response("Succeeded", f"{s.doc['label']} {s.key}")
         except jobs.Rejected as exc:
             result = task.build_task_batch_response("PermanentFailure", str(exc))
-        except storage.StorageError as exc:
-            if exc.transient:
-                result = task.build_task_batch_response("TemporaryFailure", str(exc))
-            else:
-                result = task.build_task_batch_response("PermanentFailure", str(exc))
+        except jobs.Transient as exc:
+            result = task.build_task_batch_response("TemporaryFailure", str(exc))
         response.add_result(result)
     return response.asdict()
 

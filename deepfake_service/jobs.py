@@ -4,8 +4,9 @@ Outcomes, and what each door does with them:
 - a verdict document written (a file that cannot be judged gets one too, with its error code);
 - `Rejected`: judging will never work (not our bucket, object gone, access denied): the record
   goes to the dead-letter queue now, with the code;
-- `StorageError(transient=True)`: S3 throttled or timed out after the SDK's own retries: the
-  record is retried, and dead-lettered with the reason after the queue's last receive.
+- `Transient`: S3 throttled or timed out after the SDK's own retries, or this invocation ran out
+  of time before the object could be judged: the record is retried (in a fresh invocation), and
+  dead-lettered with the reason after the queue's last receive.
 """
 
 from __future__ import annotations
@@ -14,12 +15,24 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from deepfake_scanner.errors import TooLargeError
+from deepfake_scanner.errors import OutOfTimeError, TooLargeError
 from deepfake_scanner.scan import Scanner
 
 from . import storage
 from .events import ObjectRef
 from .settings import Settings
+
+
+class Transient(Exception):
+    """Trying again later may work; the record is retried."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+    def reason(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
 
 
 class Rejected(Exception):
@@ -49,14 +62,15 @@ def check_ref(ref: ObjectRef, settings: Settings) -> None:
 
 
 def max_input_bytes(scanner: Scanner) -> int:
-    limits = scanner.limits
-    return max(limits.max_bytes, int(getattr(limits, "max_video_bytes", 0)))
+    return max(scanner.limits.max_bytes, scanner.limits.max_video_bytes)
 
 
 def scan_object(
     scanner: Scanner, settings: Settings, ref: ObjectRef, deadline: float | None
 ) -> Stored:
     check_ref(ref, settings)
+    if deadline is not None and time.monotonic() >= deadline:
+        raise Transient("OUT_OF_TIME", "the invocation ran out of time before this object")
     t0 = time.perf_counter()
     try:
         with storage.fetched(ref.bucket, ref.key, max_input_bytes(scanner), ref.version_id) as (
@@ -71,6 +85,9 @@ def scan_object(
                 verdict = scanner.error_verdict(ref.source, too_big, {})
             else:
                 verdict = scanner.scan_file(path, ref.source, deadline)
+        if verdict.error is not None and verdict.error.code == OutOfTimeError.code:
+            # Earlier records of the batch used the time: a fresh invocation gets it all.
+            raise Transient(verdict.error.code, verdict.error.message)
         doc = verdict.to_dict()
         doc["object"] = info.as_dict()
         doc["timings_ms"] = {"fetch": fetch_ms, **doc["timings_ms"]}
@@ -78,6 +95,6 @@ def scan_object(
         storage.put_json(settings.output_bucket, key, doc)
     except storage.StorageError as exc:
         if exc.transient:
-            raise
+            raise Transient(exc.code, exc.message) from exc
         raise Rejected(exc.code, exc.message) from exc
     return Stored(key, doc)

@@ -332,3 +332,34 @@ def test_http_presigned_upload_then_verdict(moto, stack, handler, context, face_
 def test_unknown_events_fail_loudly(stack, handler, context):
     with pytest.raises(ValueError, match="unrecognised event"):
         handler.lambda_handler({"hello": "world"}, context)
+
+
+def test_records_without_time_left_are_deferred_to_a_fresh_invocation(
+    moto, stack, handler, face_jpeg
+):
+    from tests.integration.conftest import FakeContext
+
+    moto.client("s3").put_object(Bucket=stack.input_bucket, Key="uploads/late.jpg", Body=face_jpeg)
+    event = s3_put_event(stack.input_bucket, "uploads/late.jpg")
+    short = FakeContext(remaining_ms=1000)  # less than the 5 s margin
+    first = handler.lambda_handler(sqs_wrap(event, stack, 1), short)
+    assert first == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert verdicts(moto, stack) == {}
+    assert handler.lambda_handler(sqs_wrap(event, stack, 1), FakeContext()) == {
+        "batchItemFailures": []
+    }
+    assert len(verdicts(moto, stack)) == 1
+
+
+def test_a_video_upload_gets_a_timeline(moto, stack, handler, context, tmp_path, face_photos):
+    import cv2
+
+    from tools.make_samples import pan, write_clip
+
+    clip = write_clip(tmp_path / "clip.mp4", pan(cv2.imread(str(face_photos[0])), 20))
+    moto.client("s3").upload_file(str(clip), stack.input_bucket, "uploads/clips/a clip.mp4")
+    drain(moto, stack, handler, context)
+    (doc,) = verdicts(moto, stack).values()
+    assert doc["media"] == "video" and doc["error"] is None and doc["frames"]
+    assert doc["frames_judged"] == len(doc["frames"]) and doc["partial"] is False
+    assert doc["object"]["key"] == "uploads/clips/a clip.mp4"
