@@ -1,0 +1,1 @@
+"""Lambda layer tooling (see layers/build.py)."""
