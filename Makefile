@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: setup demo scan serve build sam validate test test-fast lint train-reference \
+.PHONY: setup demo scan serve build sam validate security test test-fast lint train-reference \
 	model-report samples clean
 
 setup: $(STAMP) assets/.fetched
@@ -33,6 +33,24 @@ $(FN_VENV)/.installed: Makefile
 	touch $@
 
 sam: $(SAM_VENV)/.installed $(FN_VENV)/.installed
+
+# checkov (template security checks) in its own venv: its pins do not mix with the others.
+SEC_VENV := .venv-sec
+$(SEC_VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(SEC_VENV)
+	$(SEC_VENV)/bin/pip install --quiet --upgrade pip
+	$(SEC_VENV)/bin/pip install --quiet checkov==3.3.30
+	touch $@
+
+BANDIT_TARGETS := deepfake_scanner deepfake_service handler.py local layers converter tools \
+	benchmarks
+# bandit on our code, pip-audit on the installed dependencies, checkov and cfn-lint on the
+# template (tests/unit/test_security.py runs the same, so CI does).
+security: setup sam $(SEC_VENV)/.installed
+	$(VENV)/bin/bandit -q -c pyproject.toml -r $(BANDIT_TARGETS)
+	$(VENV)/bin/pip-audit -l --progress-spinner off
+	$(SEC_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(SAM_VENV)/bin/cfn-lint template.yaml
 
 # `sam build`: the function (build-ScannerFunction below) and the dependency layer for both
 # architectures (layers/Makefile -> layers/build.py, which prints sizes and fails over 250 MiB).
@@ -78,7 +96,7 @@ serve: build
 scan: setup samples
 	$(VENV)/bin/deepfake-scan samples
 
-test: build samples
+test: build samples $(SEC_VENV)/.installed
 	$(PY) -m pytest
 
 test-fast: setup
@@ -120,5 +138,5 @@ build-ScannerFunction:
 	cp $(DETECTOR_MODEL) "$(ARTIFACTS_DIR)/assets/models/"
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(FN_VENV) .aws-sam layers/build assets samples .cache \
+	rm -rf $(VENV) $(SAM_VENV) $(FN_VENV) $(SEC_VENV) .aws-sam layers/build assets samples .cache \
 		.pytest_cache .mypy_cache .ruff_cache

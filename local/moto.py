@@ -17,10 +17,10 @@ from .net import HOST, free_port, wait_http
 
 REGION = "us-east-1"
 # moto accepts any credentials; these keep boto3 from looking for real ones.
-FAKE_CREDENTIALS = {
+FAKE_CREDENTIALS = {  # nosec B105: moto's dummy credentials, never real ones
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105
+    "AWS_SESSION_TOKEN": "testing",  # nosec B105
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
@@ -62,7 +62,7 @@ class MotoServer:
             endpoint_url=self.endpoint,
             region_name=REGION,
             aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_secret_access_key="testing",  # nosec B106: moto's dummy credentials
         )
 
     def __enter__(self) -> MotoServer:

@@ -85,7 +85,8 @@ def read_member(archive: Path, name: str) -> bytes:
             return z.read(name)
     with tarfile.open(archive) as t:
         f = t.extractfile(name)
-        assert f is not None
+        if f is None:
+            raise SystemExit(f"{archive}: {name} is not a regular file")
         return f.read()
 
 
