@@ -73,11 +73,14 @@ def summary_line(doc: dict[str, Any]) -> str:
     key = doc["object"]["key"]
     if doc.get("error"):
         return f"{'unknown':7} {'':>6}  {key}  [{doc['error']['code']}] {doc['error']['message']}"
-    extra = f"faces={len(doc['faces'])}" if doc.get("faces") else f"region={doc.get('region')}"
     if doc.get("media") == "video":
-        extra += f" frames={doc.get('frames_judged')}"
+        extra = f"video frames={doc.get('frames_judged')} faces={doc.get('faces_judged')}"
         if doc.get("partial"):
             extra += f" partial coverage={doc.get('coverage')}"
+    elif doc.get("faces"):
+        extra = f"faces={len(doc['faces'])}"
+    else:
+        extra = f"region={doc.get('region')}"
     score = f"{doc['score']:.4f}"
     return (
         f"{doc['label']:7} {score:>6}  {key}  {extra}  {doc['timings_ms'].get('total', 0):.0f} ms"
