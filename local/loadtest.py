@@ -49,6 +49,8 @@ def corpus() -> tuple[list[bytes], list[bytes]]:
     valid = []
     for path in sorted(FACES.glob("sample*.jpg")):
         image = cv2.imread(str(path))
+        if image is None:
+            raise FileNotFoundError(f"{path} does not decode")
         scale = 480 / max(image.shape[:2])
         small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         valid.append(cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes())
