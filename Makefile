@@ -4,7 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: setup demo scan serve build sam validate security test test-fast lint train-reference \
+.PHONY: setup demo scan serve build sam validate security bench batch-parity test test-fast lint \
+	train-reference \
 	model-report samples clean
 
 setup: $(STAMP) assets/.fetched
@@ -106,6 +107,17 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# Side-by-side benchmarks (README "Performance"): installs the alternatives it measures
+# (tf2onnx, onnx, onnxruntime) into .venv, then prints the table and writes benchmarks/results/.
+bench: build
+	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
+	$(PY) -m benchmarks.run
+
+# The float model against the shipped TFLite file over the evaluation set, in large batches,
+# on a GPU when the Keras backend sees one (README "Performance", batch parity).
+batch-parity: setup
+	$(PY) -m converter.batch_parity --out benchmarks/results/batch_parity_cpu.json
 
 # Retrain the shipped model from scratch (about 70 minutes on 2 cores), then rebuild
 # models/reference with its parity gate, threshold, evaluation report and plots.
