@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -33,7 +34,24 @@ from deepfake_service.settings import get_settings
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "deepfake-scanner")
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+# X-Ray tracing costs about 0.2 s of cold start (the X-Ray SDK import): the Tracer is built only
+# when tracing is on (the template's XRayTracing parameter sets POWERTOOLS_TRACE_DISABLED).
+TRACING = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() not in ("1", "true")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _untraced(fn: F) -> F:
+    return fn
+
+
+capture_method: Callable[[F], F] = _untraced
+capture_lambda_handler: Callable[[F], F] = _untraced
+if TRACING:
+    from aws_lambda_powertools import Tracer
+
+    tracer = Tracer(service=SERVICE)
+    capture_method = tracer.capture_method
+    capture_lambda_handler = tracer.capture_lambda_handler  # type: ignore[assignment]
 metrics = Metrics(
     service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "DeepfakeScanner")
 )
@@ -83,7 +101,7 @@ def record_metrics(doc: dict[str, Any]) -> None:
         metrics.add_metric(name="ScanLatency", unit=MetricUnit.Milliseconds, value=total)
 
 
-@tracer.capture_method
+@capture_method
 def scan_and_store(ref: events.ObjectRef) -> jobs.Stored:
     stored = jobs.scan_object(get_scanner(), get_settings(), ref, deadline())
     record_metrics(stored.doc)
@@ -167,7 +185,7 @@ def batch_operation(event: dict[str, Any]) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     global _context

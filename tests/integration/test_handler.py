@@ -363,3 +363,18 @@ def test_a_video_upload_gets_a_timeline(moto, stack, handler, context, tmp_path,
     assert doc["media"] == "video" and doc["error"] is None and doc["frames"]
     assert doc["frames_judged"] == len(doc["frames"]) and doc["partial"] is False
     assert doc["object"]["key"] == "uploads/clips/a clip.mp4"
+
+
+def test_the_tracer_path_loads_and_serves(stack):
+    """X-Ray tracing on (the template's XRayTracing=Active): the Tracer wraps the handler."""
+    import subprocess
+    import sys
+
+    code = (
+        "import json, handler; from tests.integration.conftest import FakeContext, load_event;"
+        "r = handler.lambda_handler(load_event('http-health.json'), FakeContext());"
+        "print(handler.TRACING, r['statusCode'])"
+    )
+    env = {**__import__("os").environ, "POWERTOOLS_TRACE_DISABLED": "false"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.split()[-2:] == ["True", "200"], out.stderr[-2000:]
