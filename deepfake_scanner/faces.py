@@ -88,16 +88,20 @@ class FaceDetector:
         self.min_score = min_score
         self.min_size = min_size
 
-    def _letterbox(self, image: np.ndarray) -> tuple[np.ndarray, int, int, int]:
+    def _letterbox(self, image: np.ndarray) -> tuple[np.ndarray, int, float, float]:
+        """The image scaled to fit INPUT x INPUT, centred on black. Returns it, the side of the
+        square it stands for in input pixels, and the padding (left, top) in input pixels.
+        Resizing before padding keeps a 1080p frame from becoming a 1920x1920 copy first."""
         h, w = image.shape[:2]
         side = max(h, w)
-        top, left = (side - h) // 2, (side - w) // 2
-        square = cv2.copyMakeBorder(
-            image, top, side - h - top, left, side - w - left, cv2.BORDER_CONSTANT, value=0
-        )
+        sw, sh = max(1, round(w * INPUT / side)), max(1, round(h * INPUT / side))
         interp = cv2.INTER_AREA if side > INPUT else cv2.INTER_LINEAR
-        small = cv2.resize(square, (INPUT, INPUT), interpolation=interp)
-        return small, side, left, top
+        scaled = cv2.resize(image, (sw, sh), interpolation=interp)
+        top, left = (INPUT - sh) // 2, (INPUT - sw) // 2
+        small = cv2.copyMakeBorder(
+            scaled, top, INPUT - sh - top, left, INPUT - sw - left, cv2.BORDER_CONSTANT, value=0
+        )
+        return small, side, left * side / INPUT, top * side / INPUT
 
     def detect(self, image: np.ndarray) -> list[Face]:
         """Faces at least `min_size` pixels wide, most confident first."""
