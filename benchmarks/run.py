@@ -42,6 +42,7 @@ from benchmarks.analysis import (
     summary,
     table,
 )
+from converter.batch_parity import cpu_name as cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -353,16 +354,6 @@ def sizes(manifest: dict[str, Any], serving_model: Path) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ cpu
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def cpu_flags() -> list[str]:

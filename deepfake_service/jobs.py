@@ -23,28 +23,24 @@ from .events import ObjectRef
 from .settings import Settings
 
 
-class Transient(Exception):
+class RecordError(Exception):
+    """A record that was not judged, with a stable code for logs and dead letters."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+    def reason(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class Transient(RecordError):
     """Trying again later may work; the record is retried."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
-    def reason(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
-
-class Rejected(Exception):
+class Rejected(RecordError):
     """A record that must not or cannot be judged; dead-lettered with `code`."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-
-    def reason(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True)
