@@ -3,7 +3,8 @@
 OpenCV opens a video or it does not; it cannot say why. This reads the header of the common
 containers (ISO base media: MP4, MOV, 3GP, M4A; Matroska and WebM; AVI) so that an audio-only
 file, a video track with no frames or a codec this build lacks each get their own error code,
-and so that a video's duration can be checked against the limit before anything is decoded.
+and so that a video's duration and frame size can be checked against the limits before
+anything is opened or decoded.
 
 Everything here is a hint: a field is None when the header does not say or was not parsed, and
 the parsers never raise on malformed input (they return what they found). Reads are bounded.
@@ -48,6 +49,12 @@ class ContainerInfo:
     duration_s: float | None = None
     fps: float | None = None
     broken: str | None = None  # why the header could not be read, when it could not
+    width: int | None = None  # the video track's frame size, as the container declares it
+    height: int | None = None
+
+    def pixels(self) -> int | None:
+        """Pixels in a frame, when the header says both sides."""
+        return self.width * self.height if self.width and self.height else None
 
     def codec_known(self) -> bool:
         """Whether the codec is one this build decodes (True when there is no name to judge)."""
@@ -60,15 +67,21 @@ class ContainerInfo:
 
 
 def probe(path: Path, mime: str) -> ContainerInfo:
-    """Read the header of the container `mime` names. Never raises on bad data."""
+    """Read the header of the container `mime` names. Never raises on bad data (a file that
+    cannot be opened raises OSError)."""
+    with open(path, "rb") as f:
+        return probe_stream(f, mime)
+
+
+def probe_stream(f: BinaryIO, mime: str) -> ContainerInfo:
+    """`probe` on an open, seekable binary file (or io.BytesIO)."""
     try:
-        with open(path, "rb") as f:
-            if mime in ("video/mp4", "video/quicktime", "video/3gpp", "video/x-m4v", "audio/mp4"):
-                return _probe_isobmff(f)
-            if mime in ("video/webm", "video/x-matroska"):
-                return _probe_matroska(f)
-            if mime == "video/x-msvideo":
-                return _probe_avi(f)
+        if mime in ("video/mp4", "video/quicktime", "video/3gpp", "video/x-m4v", "audio/mp4"):
+            return _probe_isobmff(f)
+        if mime in ("video/webm", "video/x-matroska"):
+            return _probe_matroska(f)
+        if mime == "video/x-msvideo":
+            return _probe_avi(f)
     except (struct.error, ValueError, IndexError, OverflowError) as exc:
         return ContainerInfo(broken=f"{type(exc).__name__}: {exc}")
     return ContainerInfo()
@@ -156,12 +169,15 @@ def _probe_isobmff(f: BinaryIO) -> ContainerInfo:
         hdlr = _path(moov, s, e, b"mdia", b"hdlr")
         if hdlr is None or moov[hdlr[0] + 8 : hdlr[0] + 12] != b"vide":
             continue
-        codec = frames = duration = None
+        codec = frames = duration = width = height = None
         stbl = _path(moov, s, e, b"mdia", b"minf", b"stbl")
         if stbl is not None:
             stsd = _child(moov, *stbl, b"stsd")
             if stsd is not None and stsd[1] - stsd[0] >= 16:
                 codec = moov[stsd[0] + 12 : stsd[0] + 16].decode("latin-1")
+            if stsd is not None and stsd[1] - stsd[0] >= 44:
+                # VisualSampleEntry: 8 header + 6 reserved + 2 index + 16 predefined, then w, h
+                width, height = struct.unpack(">HH", moov[stsd[0] + 40 : stsd[0] + 44])
             stsz = _child(moov, *stbl, b"stsz")
             if stsz is not None and not fragmented:
                 frames = struct.unpack(">I", moov[stsz[0] + 8 : stsz[0] + 12])[0]
@@ -175,7 +191,7 @@ def _probe_isobmff(f: BinaryIO) -> ContainerInfo:
             duration = dur / scale if scale else None
         duration = None if fragmented else _sane(duration)
         fps = frames / duration if frames and duration else None
-        return ContainerInfo(True, codec, frames, duration, fps)
+        return ContainerInfo(True, codec, frames, duration, fps, width=width, height=height)
     return ContainerInfo(video=False)
 
 
@@ -184,26 +200,30 @@ def _probe_isobmff(f: BinaryIO) -> ContainerInfo:
 EBML, SEGMENT, INFO, TRACKS, CLUSTER = 0x1A45DFA3, 0x18538067, 0x1549A966, 0x1654AE6B, 0x1F43B675
 TRACK_ENTRY, TRACK_TYPE, CODEC_ID, DEFAULT_DURATION = 0xAE, 0x83, 0x86, 0x23E383
 TIMESTAMP_SCALE, DURATION, DOCTYPE = 0x2AD7B1, 0x4489, 0x4282
+VIDEO, PIXEL_WIDTH, PIXEL_HEIGHT = 0xE0, 0xB0, 0xBA
 
 
-def _vint(buf: bytes, pos: int, keep_marker: bool) -> tuple[int | None, int]:
-    """An EBML variable-length integer at pos: (value, length). Value None means 'unknown'."""
+def _vint_raw(buf: bytes, pos: int) -> tuple[int, int]:
+    """The EBML variable-length integer at pos with its length marker kept (an element ID):
+    (value, length)."""
     first = buf[pos]
     length = 9 - first.bit_length() if first else 9
     if length > 8 or pos + length > len(buf):
         raise ValueError(f"bad EBML varint at {pos}")
-    value = int.from_bytes(buf[pos : pos + length], "big")
-    if keep_marker:
-        return value, length
-    value &= (1 << (7 * length)) - 1
+    return int.from_bytes(buf[pos : pos + length], "big"), length
+
+
+def _vint(buf: bytes, pos: int) -> tuple[int | None, int]:
+    """The EBML variable-length integer at pos (a size): (value, length); None means 'unknown'."""
+    raw, length = _vint_raw(buf, pos)
+    value = raw & ((1 << (7 * length)) - 1)
     return (None if value == (1 << (7 * length)) - 1 else value), length
 
 
 def _element(buf: bytes, pos: int) -> tuple[int, int | None, int]:
     """(id, size or None if unknown, data start) of the element at pos."""
-    eid, n = _vint(buf, pos, keep_marker=True)
-    size, m = _vint(buf, pos + n, keep_marker=False)
-    assert eid is not None
+    eid, n = _vint_raw(buf, pos)
+    size, m = _vint(buf, pos + n)
     return eid, size, pos + n + m
 
 
@@ -236,6 +256,10 @@ def _uint(b: bytes) -> int:
     return int.from_bytes(b, "big")
 
 
+# (track type, codec id, default frame duration in ns, pixel width, pixel height)
+_Track = tuple[int, str | None, int | None, int | None, int | None]
+
+
 def _probe_matroska(f: BinaryIO) -> ContainerInfo:
     """Tracks and Info from the Segment's children, walked with seeks up to the first Cluster."""
     f.seek(0, 2)
@@ -250,7 +274,7 @@ def _probe_matroska(f: BinaryIO) -> ContainerInfo:
     if eid != SEGMENT:
         return ContainerInfo(broken="no Segment after the EBML header")
     seg_end = file_end if seg_size is None else min(seg_start + seg_size, file_end)
-    tracks: list[tuple[int, str | None, int | None]] = []
+    tracks: list[_Track] = []
     scale, duration, clusters = 1_000_000, None, False
     pos = seg_start
     for _ in range(MAX_ELEMENTS):
@@ -281,18 +305,19 @@ def _probe_matroska(f: BinaryIO) -> ContainerInfo:
         return ContainerInfo(broken="no Tracks element before the first Cluster")
     if not video:
         return ContainerInfo(video=False)
-    _, codec, frame_ns = video[0]
+    _, codec, frame_ns, width, height = video[0]
     dur = _sane(duration * scale / 1e9) if duration is not None else None
     fps = _sane(1e9 / frame_ns) if frame_ns else None
-    return ContainerInfo(True, codec, None if clusters else 0, dur, fps)
+    frames = None if clusters else 0
+    return ContainerInfo(True, codec, frames, dur, fps, width=width, height=height)
 
 
-def _matroska_tracks(body: bytes) -> list[tuple[int, str | None, int | None]]:
+def _matroska_tracks(body: bytes) -> list[_Track]:
     out = []
     for eid, s, e in _children(body, 0, len(body)):
         if eid != TRACK_ENTRY:
             continue
-        kind, codec, frame_ns = 0, None, None
+        kind, codec, frame_ns, width, height = 0, None, None, None, None
         for cid, cs, ce in _children(body, s, e):
             if cid == TRACK_TYPE:
                 kind = _uint(body[cs:ce])
@@ -300,7 +325,13 @@ def _matroska_tracks(body: bytes) -> list[tuple[int, str | None, int | None]]:
                 codec = body[cs:ce].rstrip(b"\x00").decode("latin-1")
             elif cid == DEFAULT_DURATION:
                 frame_ns = _uint(body[cs:ce])
-        out.append((kind, codec, frame_ns))
+            elif cid == VIDEO:
+                for vid, vs, ve in _children(body, cs, ce):
+                    if vid == PIXEL_WIDTH:
+                        width = _uint(body[vs:ve])
+                    elif vid == PIXEL_HEIGHT:
+                        height = _uint(body[vs:ve])
+        out.append((kind, codec, frame_ns, width, height))
     return out
 
 
@@ -325,7 +356,7 @@ def _probe_avi(f: BinaryIO) -> ContainerInfo:
     if len(hdr) < 12 or hdr[:4] != b"LIST" or hdr[8:12] != b"hdrl":
         return ContainerInfo(broken="no hdrl list at the start of the AVI")
     (size,) = struct.unpack("<I", hdr[4:8])
-    body = f.read(min(size - 4, MAX_HEADER))
+    body = f.read(max(0, min(size - 4, MAX_HEADER)))  # read(-n) would read the whole file
     streams = 0
     for cid, s, e in _riff_chunks(body, 0, len(body)):
         if cid != b"LIST" or body[s : s + 4] != b"strl":
@@ -342,9 +373,12 @@ def _probe_avi(f: BinaryIO) -> ContainerInfo:
         scale, rate = struct.unpack("<II", strh[20:28])
         (length,) = struct.unpack("<I", strh[32:36])
         codec = strh[4:8].decode("latin-1")
+        width = height = None
         if strf is not None and len(strf) >= 20:
             codec = strf[16:20].decode("latin-1")  # BITMAPINFOHEADER biCompression
+            w, h = struct.unpack("<ii", strf[4:12])  # biWidth, biHeight (< 0: top-down rows)
+            width, height = abs(w), abs(h)
         fps = _sane(rate / scale) if scale else None
         duration = length / fps if fps else None
-        return ContainerInfo(True, codec, length, _sane(duration), fps)
+        return ContainerInfo(True, codec, length, _sane(duration), fps, width=width, height=height)
     return ContainerInfo(video=False) if streams else ContainerInfo(broken="AVI without streams")

@@ -7,6 +7,7 @@ Videos are sniffed here too; `video.py` opens and samples them.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 
@@ -39,6 +40,15 @@ VIDEO_TYPES = (
     "video/x-flv",
 )
 SNIFF_BYTES = 4096  # enough of a file's head for `sniff` (an EBML header's DocType included)
+# A JPEG's segments are walked in Python: beyond this many (cameras write a few dozen) the file
+# is refused rather than walked (30 MB of 4-byte segments would take 15 s here).
+MAX_JPEG_SEGMENTS = 65536
+# OpenCV's PNG reader allocates each chunk's declared length before reading it: a 100-byte PNG
+# whose chunk claims 4 GB made it allocate (and zero) 4 GB. Chunks are checked against the data
+# first; a PNG has a few (libpng writes 8 KB IDAT chunks): beyond this many it is refused.
+MAX_PNG_CHUNKS = 1 << 20
+# Sizes of the BMP info headers (BITMAPCOREHEADER, BITMAPINFOHEADER and its later versions).
+BMP_HEADERS = (12, 16, 40, 52, 56, 64, 108, 124)
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,10 @@ class Limits:
     max_duration_s: float = 600.0  # longer videos get VIDEO_TOO_LONG
     max_frames: int = 128  # sampled frames per video, whatever a caller asks for
     max_sample_fps: float = 4.0  # sampled frames per second of video: short clips get fewer
+    # Each scan of a progressive JPEG is a pass over the whole image, and an empty scan costs
+    # 10 bytes: 1,000 of them kept a 4 MP image decoding for a second here. libjpeg's
+    # progressive script writes 10 scans for colour (6 for grey); mozjpeg's stay near that.
+    max_jpeg_scans: int = 100
 
 
 DEFAULT_LIMITS = Limits()
@@ -71,7 +85,7 @@ def sniff(data: bytes) -> str | None:
         return "image/webp"
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
         return "video/x-msvideo"
-    if head.startswith(b"BM") and len(data) > 26:
+    if head.startswith(b"BM") and len(data) > 26 and _u32le(data, 14) in BMP_HEADERS:
         return "image/bmp"
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return "image/tiff"
@@ -103,10 +117,15 @@ def _ftyp_type(brand: bytes) -> str:
     return "video/mp4"
 
 
+def _u32le(data: bytes, at: int) -> int:
+    return int.from_bytes(data[at : at + 4], "little")
+
+
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the first frame header (SOF), walking the segments before it."""
     i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
+    for _ in range(MAX_JPEG_SEGMENTS):
+        if i + 9 >= len(data) or data[i] != 0xFF:
             return None
         marker = data[i + 1]
         if marker == 0xFF:  # fill byte
@@ -121,6 +140,52 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             return w, h
         i += 2 + length
     return None
+
+
+# A marker as libjpeg finds one: 0xFF then a code that is not a stuffed zero (0xFF00 inside
+# entropy-coded data), a restart marker (RST0-7, inside it too) or a fill byte (0xFF: the
+# search moves on to it). One literal byte first keeps the search fast (20 ms for 17 MB).
+_JPEG_MARKER = re.compile(rb"\xff([^\x00\xd0-\xd7\xff])")
+
+
+def _jpeg_scans(data: bytes, most: int) -> tuple[int, bool]:
+    """(scans, ended): the start-of-scan markers before the end-of-image marker (counting
+    stops past `most`), and whether that end marker comes after a scan. Entropy-coded data and
+    stray bytes between segments are skipped as libjpeg skips them; segments by their length.
+    Raises UndecodableError past MAX_JPEG_SEGMENTS markers."""
+    scans, pos = 0, 2
+    for _ in range(MAX_JPEG_SEGMENTS):
+        m = _JPEG_MARKER.search(data, pos)
+        if m is None:
+            return scans, False
+        marker, at = m.group(1)[0], m.start()
+        if marker == 0xD9:
+            return scans, scans > 0
+        if marker in (0xD8, 0x01):
+            pos = at + 2
+            continue
+        if marker == 0xDA:
+            scans += 1
+            if scans > most:
+                return scans, False
+        pos = at + 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+    raise UndecodableError(f"JPEG has more than {MAX_JPEG_SEGMENTS} segments")
+
+
+def _png_chunks_fit(data: bytes) -> str | None:
+    """Why the PNG's chunks cannot be read as declared (a length past the end of the data, or
+    far too many chunks), or None. Stops at IEND: what follows it is not the image's."""
+    pos, end = 8, len(data)
+    for _ in range(MAX_PNG_CHUNKS):
+        if pos + 8 > end:
+            return None  # no IEND: libpng says whether the image data was complete
+        length, typ = struct.unpack(">I4s", data[pos : pos + 8])
+        if pos + 12 + length > end:
+            return f"PNG chunk {typ!r} at byte {pos} declares {length} bytes, past the end"
+        if typ == b"IEND":
+            return None
+        pos += 12 + length
+    return f"PNG has more than {MAX_PNG_CHUNKS} chunks"
 
 
 def _webp_size(data: bytes) -> tuple[int, int] | None:
@@ -150,24 +215,30 @@ def _tiff_size(data: bytes) -> tuple[int, int] | None:
         if len(entry) < 12:
             return None
         tag, typ = struct.unpack(order + "HH", entry[:4])
-        if tag in (256, 257):
+        if tag in (256, 257) and tag not in dims:  # libtiff keeps the first of duplicates
             fmt = "H" if typ == 3 else "I"
             dims[tag] = struct.unpack(order + fmt, entry[8 : 8 + struct.calcsize(fmt)])[0]
     return (dims[256], dims[257]) if len(dims) == 2 else None
 
 
+def _bmp_size(data: bytes) -> tuple[int, int]:
+    if _u32le(data, 14) == 12:  # BITMAPCOREHEADER (OS/2): 16-bit unsigned width and height
+        return struct.unpack("<HH", data[18:22])
+    w, h = struct.unpack("<ii", data[18:26])  # height < 0: rows stored top-down
+    return abs(w), abs(h)
+
+
 def image_size(data: bytes, mime: str) -> tuple[int, int] | None:
     """(width, height) declared by the header, without decoding; None if unreadable."""
     try:
-        if mime == "image/png" and len(data) >= 24:
+        if mime == "image/png" and len(data) >= 24 and data[12:16] == b"IHDR":
             return struct.unpack(">II", data[16:24])
         if mime == "image/jpeg":
             return _jpeg_size(data)
         if mime == "image/webp":
             return _webp_size(data)
         if mime == "image/bmp":
-            w, h = struct.unpack("<ii", data[18:26])
-            return abs(w), abs(h)
+            return _bmp_size(data)
         if mime == "image/tiff":
             return _tiff_size(data)
     except struct.error:
@@ -175,13 +246,14 @@ def image_size(data: bytes, mime: str) -> tuple[int, int] | None:
     return None
 
 
-def _jpeg_complete(data: bytes) -> bool:
-    """libjpeg pads a truncated scan with grey and only warns; an EOI marker says it ended."""
-    return data.rfind(b"\xff\xd9") > data.find(b"\xff\xda") > 0
-
-
 def check_image(data: bytes, limits: Limits) -> tuple[str, tuple[int, int]]:
     """Type and declared size of an image, or the ScanError that stops it before decoding."""
+    mime, size, _ = _check_image(data, limits)
+    return mime, size
+
+
+def _check_image(data: bytes, limits: Limits) -> tuple[str, tuple[int, int], bool]:
+    """check_image, and whether the image's data ends (a JPEG's end-of-image marker)."""
     if not data:
         raise EmptyInputError("the input is empty")
     if len(data) > limits.max_bytes:
@@ -197,15 +269,28 @@ def check_image(data: bytes, limits: Limits) -> tuple[str, tuple[int, int]]:
         raise TooManyPixelsError(
             f"{size[0]}x{size[1]} is over the limit of {limits.max_pixels} pixels"
         )
-    return mime, size
+    ended = True
+    if mime == "image/png" and (why := _png_chunks_fit(data)) is not None:
+        raise UndecodableError(why)
+    if mime == "image/jpeg":
+        scans, ended = _jpeg_scans(data, limits.max_jpeg_scans)
+        if scans > limits.max_jpeg_scans:
+            raise UndecodableError(
+                f"JPEG has more than {limits.max_jpeg_scans} scans (each one a pass over the "
+                "whole image)"
+            )
+    return mime, size, ended
 
 
 def decode_image(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[np.ndarray, str]:
     """Decode to 8-bit BGR, EXIF orientation applied (IMREAD_COLOR does it). Returns (img, mime)."""
-    mime, _ = check_image(data, limits)
-    if mime == "image/jpeg" and not _jpeg_complete(data):
+    mime, _, ended = _check_image(data, limits)
+    if not ended:  # libjpeg pads a truncated scan with grey and only warns
         raise UndecodableError("JPEG data is truncated (no end-of-image marker)")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error as exc:  # OpenCV's own size checks raise rather than return None
+        raise UndecodableError(f"{mime} data does not decode: {exc.err}") from None
     if image is None or image.size == 0:
         raise UndecodableError(f"{mime} data does not decode")
     return image, mime

@@ -5,11 +5,13 @@ is found)."""
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from . import paths
@@ -190,9 +192,9 @@ class Scanner:
             timings["total"] = timings["decode"]
             return self.error_verdict(source, exc, timings)
         t = lap("decode", t0)
-        faces, crops = self._faces_and_crops(image)
+        faces, crops, seen = self._faces_and_crops(image)
         t = lap("detect", t)
-        scores = self._predict(crops if faces else full_frame_crop(image))
+        scores = self._predict(crops if faces else full_frame_crop(seen))
         lap("classify", t)
         timings["total"] = round((time.perf_counter() - t0) * 1000, 2)
         # The label follows the score as printed, so a verdict never reads 1.0 < 1.0.
@@ -208,10 +210,21 @@ class Scanner:
             timings_ms=timings,
         )
 
-    def _faces_and_crops(self, image: np.ndarray) -> tuple[list[Face], np.ndarray]:
-        """Faces in an image and their uint8 model crops (one code path for images and frames)."""
-        faces = self.detector.detect(image)
-        return faces, face_crops(image, [f.box for f in faces])
+    def _faces_and_crops(self, image: np.ndarray) -> tuple[list[Face], np.ndarray, np.ndarray]:
+        """Faces in an image (boxes in its pixels), their uint8 model crops, and the image they
+        were found in (for the full-frame crop). One code path for images and frames.
+
+        The detector and the full-frame crop pad the image to a square of its longer side; that
+        square is held to the pixel limit too. An image whose square would exceed it (a 50000x1
+        strip pads to 2.5 gigapixels, 7.5 GB) is shrunk first until the square fits, and the
+        boxes are scaled back; images up to sqrt(max_pixels) on their longer side are untouched.
+        """
+        seen, scale = _fit(image, self.limits.max_pixels)
+        faces = self.detector.detect(seen)
+        crops = face_crops(seen, [f.box for f in faces])
+        if scale != 1.0:
+            faces = [_rescale(f, 1.0 / scale, image.shape[:2]) for f in faces]
+        return faces, crops, seen
 
     def _predict(self, crops: np.ndarray) -> np.ndarray:
         """uint8 crops -> fake probabilities, at most BATCH crops a classifier call."""
@@ -293,10 +306,10 @@ class Scanner:
                     break
                 continue
             t1 = time.perf_counter()
-            faces, crops = self._faces_and_crops(image)
+            faces, crops, seen = self._faces_and_crops(image)
             # The full-frame fallback is only needed while no frame has had a face (and it costs
             # ~60 ms on a 1080p frame: a padded square resized by a non-integer factor).
-            full = None if faces or budget.faces else full_frame_crop(image)[0]
+            full = None if faces or budget.faces else full_frame_crop(seen)[0]
             frame = _Frame(index, index / video.info.fps, faces, full)
             timings["detect"] += _ms(time.perf_counter() - t1)
             budget.frame_done(time.perf_counter() - t, len(faces))
@@ -362,6 +375,27 @@ class Scanner:
             frames=timeline,
             timings_ms=timings,
         )
+
+
+def _fit(image: np.ndarray, max_pixels: int) -> tuple[np.ndarray, float]:
+    """The image, shrunk (INTER_AREA) if the square of its longer side is over max_pixels, and
+    the scale it was shrunk by (1.0: untouched)."""
+    h, w = image.shape[:2]
+    side = max(h, w)
+    if side * side <= max_pixels:
+        return image, 1.0
+    scale = math.isqrt(max_pixels) / side
+    size = (max(1, math.floor(w * scale)), max(1, math.floor(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _rescale(face: Face, k: float, hw: tuple[int, ...]) -> Face:
+    """A face found in a shrunk image, in the input's pixels (clipped to them)."""
+    x, y, w, h = face.box
+    x0, y0 = min(round(x * k), hw[1]), min(round(y * k), hw[0])
+    box = (x0, y0, min(round(w * k), hw[1] - x0), min(round(h * k), hw[0] - y0))
+    points = tuple((px * k, py * k) for px, py in face.keypoints)
+    return Face(box=box, score=face.score, keypoints=points)
 
 
 def _frame_score(f: _Frame) -> float | None:

@@ -2,7 +2,10 @@
 
 A video is always read from a file path (the S3 paths stream objects to /tmp first), never
 from memory. Everything a limit needs (size, duration, frame size) is known from the file and
-its header before a frame is decoded.
+its header before a frame is decoded: for MP4/MOV/3GP, Matroska/WebM and AVI the container
+header's duration and frame size are checked before OpenCV opens the file at all; for the
+others (MPEG-TS and -PS, FLV) FFmpeg's open decodes the first frame to learn its size (a
+4000x4000 frame cost 20 MB there), and the size is checked right after opening.
 
 Sampling: n frames spread evenly over the video, one at the centre of each of n equal slices
 of its frames, where n = min(requested, Limits.max_frames, frame count,
@@ -41,10 +44,17 @@ MAX_DURATION = 1_000_000.0  # seconds (11.6 days): a header claiming more is non
 ASSUMED_FPS = 25.0  # when neither OpenCV nor the header gives a usable frame rate
 
 # FFmpeg may follow references inside a file (playlists, concat lists, external data). Only the
-# sniffed containers reach it, but as a second fence it may read local files and nothing else:
-# no http, tcp or any other protocol. OpenCV takes FFmpeg options only from this variable (read
-# at each open); a value set by whoever runs us is left alone.
-os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "protocol_whitelist;file")
+# sniffed containers reach it, but as a second fence it may read local files and nothing else
+# (no http, tcp or any other protocol), and only with the demuxers of the containers we sniff:
+# FFmpeg probes the content itself and could otherwise pick another one (HLS, concat, image
+# sequences), and formats nested in a file (an AVI's GAB2 subtitle stream) inherit the list.
+# OpenCV takes FFmpeg options only from this variable (read at each open); a value set by
+# whoever runs us is left alone.
+DEMUXERS = ("mov", "matroska", "avi", "mpegts", "mpeg", "flv")  # FFmpeg's names: mov is MP4 too
+os.environ.setdefault(
+    "OPENCV_FFMPEG_CAPTURE_OPTIONS",
+    f"protocol_whitelist;file|format_whitelist;{','.join(DEMUXERS)}",
+)
 
 # ---- aggregation ----
 
@@ -136,6 +146,9 @@ class Video:
         header_duration = _sane_duration(c.duration_s)
         if header_duration is not None and header_duration > limits.max_duration_s:
             raise VideoTooLongError(self._too_long(header_duration))
+        pixels = c.pixels()
+        if pixels is not None and pixels > limits.max_pixels:
+            raise TooManyPixelsError(self._too_many_pixels(c.width, c.height))
         self.cap = self._open()
         try:
             self.info = self._check()
@@ -145,6 +158,9 @@ class Video:
 
     def _too_long(self, duration: float) -> str:
         return f"{duration:.1f} s is over the limit of {self.limits.max_duration_s:g} s"
+
+    def _too_many_pixels(self, w: object, h: object) -> str:
+        return f"{w}x{h} frames are over the limit of {self.limits.max_pixels} pixels"
 
     def _open(self) -> cv2.VideoCapture:
         params = [cv2.CAP_PROP_N_THREADS, self.threads] if self.threads else []
@@ -163,9 +179,7 @@ class Video:
         c, cap = self.container, self.cap
         w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         if w * h > self.limits.max_pixels:
-            raise TooManyPixelsError(
-                f"{w}x{h} frames are over the limit of {self.limits.max_pixels} pixels"
-            )
+            raise TooManyPixelsError(self._too_many_pixels(w, h))
         fps = _sane_fps(cap.get(cv2.CAP_PROP_FPS)) or _sane_fps(c.fps) or ASSUMED_FPS
         count = _sane_count(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         if count is None and c.frames is not None:

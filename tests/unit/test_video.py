@@ -401,7 +401,8 @@ def test_each_video_error_has_a_code(scanner, tmp_path, numbered, monkeypatch):
 def test_ffmpeg_may_read_local_files_only(numbered):
     """OpenCV passes this to FFmpeg at each open: no network protocol, even one named inside a
     file; a file path still opens."""
-    assert os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] == "protocol_whitelist;file"
+    options = os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"].split("|")
+    assert options[0] == "protocol_whitelist;file" and options[1].startswith("format_whitelist;")
     assert not cv2.VideoCapture(f"concat:{numbered}|{numbered}", cv2.CAP_FFMPEG).isOpened()
     assert cv2.VideoCapture(str(numbered), cv2.CAP_FFMPEG).isOpened()
 
