@@ -67,7 +67,7 @@ def get_scanner() -> Scanner:
     global _scanner
     if _scanner is None:
         s = get_settings()
-        _scanner = Scanner(s.model_dir, s.detector, threads=s.threads)
+        _scanner = Scanner(s.model_dir, s.detector, threads=s.threads, limits=s.limits)
     return _scanner
 
 

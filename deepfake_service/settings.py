@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from deepfake_scanner import paths
-from deepfake_scanner.media import DEFAULT_LIMITS
+from deepfake_scanner.media import DEFAULT_LIMITS, Limits
 
 
 def _int(name: str, default: int) -> int:
@@ -35,6 +36,7 @@ class Settings:
     threads: int | None  # LiteRT threads (None: the library's default)
     model_dir: Path
     detector: Path
+    limits: Limits  # each field from LIMIT_<FIELD NAME> (e.g. LIMIT_MAX_DURATION_S), else default
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -52,7 +54,22 @@ class Settings:
             threads=threads or None,
             model_dir=Path(os.environ.get("MODEL_DIR", str(paths.MODEL_DIR))),
             detector=Path(os.environ.get("DETECTOR_PATH", str(paths.DETECTOR))),
+            limits=limits_from_env(),
         )
+
+
+def limits_from_env() -> Limits:
+    """The scanner's limits, each overridable by an environment variable LIMIT_<NAME>."""
+    changes: dict[str, Any] = {}
+    for f in fields(Limits):
+        raw = os.environ.get(f"LIMIT_{f.name.upper()}", "").strip()
+        if raw:
+            default = getattr(DEFAULT_LIMITS, f.name)
+            value = type(default)(float(raw)) if isinstance(default, int) else float(raw)
+            if value <= 0:
+                raise ValueError(f"LIMIT_{f.name.upper()} must be positive, not {raw!r}")
+            changes[f.name] = value
+    return replace(DEFAULT_LIMITS, **changes)
 
 
 @lru_cache(maxsize=1)

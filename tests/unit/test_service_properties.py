@@ -99,3 +99,18 @@ def test_bad_base64_is_a_bad_request():
 
 def test_sqs_test_event_is_recognised():
     assert events.is_test_event(json.loads('{"Event": "s3:TestEvent", "Service": "Amazon S3"}'))
+
+
+def test_limits_come_from_the_environment(monkeypatch):
+    from deepfake_scanner.media import DEFAULT_LIMITS
+    from deepfake_service.settings import limits_from_env
+
+    assert limits_from_env() == DEFAULT_LIMITS
+    monkeypatch.setenv("LIMIT_MAX_DURATION_S", "30")
+    monkeypatch.setenv("LIMIT_MAX_BYTES", "1048576")
+    limits = limits_from_env()
+    assert limits.max_duration_s == 30.0 and limits.max_bytes == 1048576
+    assert isinstance(limits.max_bytes, int) and limits.max_pixels == DEFAULT_LIMITS.max_pixels
+    monkeypatch.setenv("LIMIT_MAX_FRAMES", "-1")
+    with pytest.raises(ValueError, match="LIMIT_MAX_FRAMES"):
+        limits_from_env()
