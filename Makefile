@@ -21,33 +21,37 @@ PY312    ?= $(shell for p in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.12.*
 	2>/dev/null) $$(command -v python3.12); do $$p -V >/dev/null 2>&1 && echo $$p && break; done)
 export SAM_CLI_TELEMETRY := 0
 
-$(SAM_VENV)/.installed: Makefile
+SAM_CLI_VERSION := 1.170.0
+$(SAM_VENV)/.installed-$(SAM_CLI_VERSION):
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==1.170.0
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
 	touch $@
 
-$(FN_VENV)/.installed: Makefile
+FN_PINS := awslambdaric==4.2.2 boto3==1.44.8
+$(FN_VENV)/.installed-$(word 1,$(FN_PINS)):
 	@test -n "$(PY312)" || { echo "Python 3.12 not found: install it (pyenv install 3.12) or set PY312=" >&2; exit 1; }
 	$(PY312) -m venv $(FN_VENV)
-	$(FN_VENV)/bin/pip install --quiet awslambdaric==4.2.2 boto3==1.44.8
+	$(FN_VENV)/bin/pip install --quiet $(FN_PINS)
 	touch $@
 
-sam: $(SAM_VENV)/.installed $(FN_VENV)/.installed
+sam: $(SAM_VENV)/.installed-$(SAM_CLI_VERSION) $(FN_VENV)/.installed-$(word 1,$(FN_PINS))
 
 # checkov (template security checks) in its own venv: its pins do not mix with the others.
 SEC_VENV := .venv-sec
-$(SEC_VENV)/.installed: Makefile
+CHECKOV_VERSION := 3.3.30
+SEC_STAMP := $(SEC_VENV)/.installed-$(CHECKOV_VERSION)
+$(SEC_STAMP):
 	$(PYTHON) -m venv $(SEC_VENV)
 	$(SEC_VENV)/bin/pip install --quiet --upgrade pip
-	$(SEC_VENV)/bin/pip install --quiet checkov==3.3.30
+	$(SEC_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 	touch $@
 
 BANDIT_TARGETS := deepfake_scanner deepfake_service handler.py local layers converter tools \
 	benchmarks
 # bandit on our code, pip-audit on the installed dependencies, checkov and cfn-lint on the
 # template (tests/unit/test_security.py runs the same, so CI does).
-security: setup sam $(SEC_VENV)/.installed
+security: setup sam $(SEC_STAMP)
 	$(VENV)/bin/bandit -q -c pyproject.toml -r $(BANDIT_TARGETS)
 	$(VENV)/bin/pip-audit -l --progress-spinner off
 	$(SEC_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
@@ -97,7 +101,7 @@ serve: build
 scan: setup samples
 	$(VENV)/bin/deepfake-scan samples
 
-test: build samples $(SEC_VENV)/.installed
+test: build samples $(SEC_STAMP)
 	$(PY) -m pytest
 
 test-fast: setup
