@@ -49,6 +49,9 @@ with atheris.instrument_imports(include=["deepfake_scanner"]):
     from deepfake_scanner import containers, media
     from deepfake_scanner.errors import ERROR_CODES, ScanError
 
+# after the instrumented imports: tests.corpus imports deepfake_scanner too
+from tests.corpus import _reset_peak, _status
+
 LIMITS = media.Limits(max_pixels=1_000_000)
 MAX_GROWTH = 256 << 20  # bytes of peak RSS one input may add (--max-growth-mb)
 PROBED = ("video/mp4", "video/quicktime", "audio/mp4", "video/webm", "video/x-matroska",
@@ -63,21 +66,6 @@ def check_verdict(d: dict) -> None:
         assert d["label"] == "unknown" and d["score"] is None, d
     else:
         assert d["label"] in ("real", "fake") and 0.0 <= d["score"] <= 1.0, d
-
-
-def _status(key: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
 
 
 def TestOneInput(data: bytes) -> None:

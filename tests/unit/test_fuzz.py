@@ -29,6 +29,9 @@ def test_a_short_fuzz_run_finds_nothing(tmp_path, scan, runs):
     tail = (proc.stdout + proc.stderr)[-4000:]
     assert proc.returncode == 0, tail
     assert f"Done {runs} " in proc.stderr, tail
+    # the decode path is instrumented: coverage grows (a fuzzer blind to it finds nothing)
+    assert "no interesting inputs were found" not in proc.stderr, tail
+    assert " cov: " in proc.stderr, tail
     assert not [
         p.name for p in tmp_path.iterdir() if p.name.startswith(("crash-", "oom-", "timeout-"))
     ]
