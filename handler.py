@@ -128,6 +128,7 @@ def dead_letter(reason: dict[str, str], record: Any, attempts: int) -> None:
 def sqs_record(record: SQSRecord) -> None:
     """One SQS message (an S3 notification). Raising makes it a batch item failure: retried."""
     attempts = int(record.attributes.approximate_receive_count or 1)
+    logger.set_correlation_id(record.message_id)
     try:
         body = record.json_body
         if events.is_test_event(body):
@@ -168,6 +169,7 @@ def s3_event(event: dict[str, Any]) -> dict[str, Any]:
 def batch_operation(event: dict[str, Any]) -> dict[str, Any]:
     """S3 Batch Operations (schema 1.0 and 2.0): one task per invocation, a result code each."""
     batch = S3BatchOperationEvent(event)
+    logger.set_correlation_id(batch.invocation_id)
     response = S3BatchOperationResponse(
         batch.invocation_schema_version, batch.invocation_id, "PermanentFailure"
     )
