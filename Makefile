@@ -47,6 +47,15 @@ $(SEC_STAMP):
 	$(SEC_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 	touch $@
 
+# Keras on JAX with no TensorFlow, as on the project's GPU machines: the batch parity job's
+# second backend, which the tests run (benchmarks/requirements-jax.txt says why not in .venv).
+JAX_VENV  := .cache/venv-jax
+JAX_STAMP := $(JAX_VENV)/.installed-$(shell sha256sum benchmarks/requirements-jax.txt | cut -c1-12)
+$(JAX_STAMP):
+	$(PYTHON) -m venv $(JAX_VENV)
+	$(JAX_VENV)/bin/pip install --quiet -r benchmarks/requirements-jax.txt
+	touch $@
+
 BANDIT_TARGETS := deepfake_scanner deepfake_service handler.py local layers converter tools \
 	benchmarks
 # bandit on our code, pip-audit on the installed dependencies, checkov and cfn-lint on the
@@ -101,7 +110,7 @@ serve: build
 scan: setup samples
 	$(VENV)/bin/deepfake-scan samples
 
-test: build samples $(SEC_STAMP)
+test: build samples $(SEC_STAMP) $(JAX_STAMP)
 	$(PY) -m pytest
 
 test-fast: setup
