@@ -11,11 +11,8 @@ from .errors import ModelError
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     with Path(path).open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def load_interpreter(path: Path, threads: int | None, sha256: str | None = None) -> Interpreter:

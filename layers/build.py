@@ -560,11 +560,8 @@ def make_zip(layer_dir: Path, zip_path: Path) -> None:
 
 
 def sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _python_version_of(exe: str) -> str | None:
