@@ -314,12 +314,14 @@ class Scanner:
             timings["detect"] += _ms(time.perf_counter() - t1)
             budget.frame_done(time.perf_counter() - t, len(faces))
             judged.append(frame)
+            first_faces = budget.faces == len(faces) > 0
             if faces:
                 pending.append((frame, crops))
+            if first_faces:  # the full-frame fallback will not be needed: drop its crops
                 for f in judged:
                     f.full = None
-            if sum(len(c) for _, c in pending) >= BATCH or budget.faces == len(faces) > 0:
-                flush()  # a full batch, or the first faces (which time the classifier)
+            if first_faces or sum(len(c) for _, c in pending) >= BATCH:
+                flush()  # the first faces (which time the classifier), or a full batch
         flush()
         if judged and not budget.faces:  # no face in any frame: score the whole frames
             t = time.perf_counter()

@@ -67,17 +67,13 @@ def scan_object(
     check_ref(ref, settings)
     if deadline is not None and time.monotonic() >= deadline:
         raise Transient("OUT_OF_TIME", "the invocation ran out of time before this object")
+    limit = max_input_bytes(scanner)
     t0 = time.perf_counter()
     try:
-        with storage.fetched(ref.bucket, ref.key, max_input_bytes(scanner), ref.version_id) as (
-            info,
-            path,
-        ):
+        with storage.fetched(ref.bucket, ref.key, limit, ref.version_id) as (info, path):
             fetch_ms = round((time.perf_counter() - t0) * 1000, 2)
             if path is None:
-                too_big = TooLargeError(
-                    f"{info.size} bytes is over the limit of {max_input_bytes(scanner)}"
-                )
+                too_big = TooLargeError(f"{info.size} bytes is over the limit of {limit}")
                 verdict = scanner.error_verdict(ref.source, too_big, {})
             else:
                 verdict = scanner.scan_file(path, ref.source, deadline)
