@@ -88,11 +88,18 @@ def deadline() -> float | None:
 app = build_app(get_scanner, get_settings, deadline)
 
 
+def faces_found(doc: dict[str, Any]) -> int:
+    """Faces judged: an image's `faces`; a video keeps its faces in `frames`."""
+    if doc.get("media") == "video":
+        return int(doc.get("faces_judged") or 0)
+    return len(doc.get("faces", []))
+
+
 def record_metrics(doc: dict[str, Any]) -> None:
     metrics.add_metric(name="FilesScanned", unit=MetricUnit.Count, value=1)
     if doc.get("label") == "fake":
         metrics.add_metric(name="FakesFound", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="FacesFound", unit=MetricUnit.Count, value=len(doc.get("faces", [])))
+    metrics.add_metric(name="FacesFound", unit=MetricUnit.Count, value=faces_found(doc))
     if doc.get("error"):
         with_code = f"ScanErrors_{doc['error']['code']}"
         metrics.add_metric(name=with_code, unit=MetricUnit.Count, value=1)

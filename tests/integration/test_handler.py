@@ -363,6 +363,13 @@ def test_a_video_upload_gets_a_timeline(moto, stack, handler, context, tmp_path,
     assert doc["media"] == "video" and doc["error"] is None and doc["frames"]
     assert doc["frames_judged"] == len(doc["frames"]) and doc["partial"] is False
     assert doc["object"]["key"] == "uploads/clips/a clip.mp4"
+    # the FacesFound metric counts a video's faces from its timeline, not the empty `faces`
+    assert (
+        handler.faces_found(doc)
+        == doc["faces_judged"]
+        == sum(len(f["faces"]) for f in doc["frames"])
+        > 0
+    )
 
 
 def test_the_tracer_path_loads_and_serves(stack):
