@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .emulator import Emulator
-from .moto import MotoServer, Stack, create_stack
+from .moto import MotoServer, Stack, create_stack, take_dead_letters
 from .sqs import poll_once
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,16 +128,9 @@ def run(args: argparse.Namespace) -> int:
                 doc = json.loads(body)
                 print(json.dumps(doc, ensure_ascii=False) if args.json else summary_line(doc))
                 sys.stdout.flush()
-            r = sqs.receive_message(
-                QueueUrl=stack.dead_letter_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-            )
-            for m in r.get("Messages", []):
-                letter = json.loads(m["Body"])
+            for letter in take_dead_letters(sqs, stack):
                 dead.append(letter)
                 print(f"DEAD-LETTER  {letter.get('reason')}", flush=True)
-                sqs.delete_message(
-                    QueueUrl=stack.dead_letter_queue_url, ReceiptHandle=m["ReceiptHandle"]
-                )
             time.sleep(0.2)
         missing = len(uploaded) - len(seen) - len(dead)
         print(

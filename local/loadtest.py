@@ -30,7 +30,7 @@ import cv2
 
 from .demo import Pollers
 from .emulator import Emulator
-from .moto import MotoServer, Stack, create_stack
+from .moto import MotoServer, Stack, create_stack, take_dead_letters
 
 ROOT = Path(__file__).resolve().parent.parent
 FACES = ROOT / "assets" / "faces" / "train" / "face-api"
@@ -93,17 +93,7 @@ def account(s3: Any, sqs: Any, stack: Stack, dead: list[dict]) -> Counter:
         for obj in page.get("Contents", []):
             key = obj["Key"][len("verdicts/") :].rsplit("/", 1)[0]
             per_key[key] += 1
-    while True:
-        r = sqs.receive_message(
-            QueueUrl=stack.dead_letter_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        )
-        if not r.get("Messages"):
-            break
-        for m in r["Messages"]:
-            dead.append(json.loads(m["Body"]))
-            sqs.delete_message(
-                QueueUrl=stack.dead_letter_queue_url, ReceiptHandle=m["ReceiptHandle"]
-            )
+    dead.extend(take_dead_letters(sqs, stack))
     return per_key
 
 
