@@ -32,6 +32,8 @@ from .selfblend import camera, delivery, frame, make_pair
 BATCH = 32  # 16 reals + their 16 self-blends: pairs keep the classes balanced per step
 LR = 1e-3  # AdamW, 100 warm-up steps, cosine decay; clipnorm 1 keeps early steps sane
 WEIGHT_DECAY = 1e-4  # mild: about 30 identities are easy to memorise
+SOURCE_POWER = 0.5  # sampling weight of a face: (faces in its source file) ** -power
+LABEL_SMOOTHING = 0.0  # targets 0/1; see README "The model" for what 0.1 measured
 WARMUP = 100
 CURRICULUM = 0.5  # blends go from easy to the full distribution over the first half
 VAL_FRACTION = 0.2  # of source files: validation on people not trained on
@@ -58,11 +60,12 @@ def labelled_sample(faces: FaceSet, i: int, rng: np.random.Generator | None) -> 
     return delivery(frame(img, faces.keypoints[i], SPEC.size, MARGIN_RATIO, rng), rng)
 
 
-def source_weights(faces: FaceSet) -> np.ndarray:
+def source_weights(faces: FaceSet, power: float = SOURCE_POWER) -> np.ndarray:
     """Sampling probabilities that damp sources with many faces (video frames): a source with
-    n faces gets sqrt(n) times the weight of a single photo, not n times."""
+    n faces gets n**(1 - power) times the weight of a single photo (power 0.5: sqrt(n);
+    power 1: every source file alike)."""
     _, inverse, counts = np.unique(faces.sources, return_inverse=True, return_counts=True)
-    w = 1.0 / np.sqrt(counts[inverse])
+    w = counts[inverse].astype(np.float64) ** -power
     return w / w.sum()
 
 
@@ -110,14 +113,16 @@ def eval_set(faces: FaceSet, n_fakes: int, seed: int) -> tuple[np.ndarray, np.nd
 class Prefetch:
     """Makes batches in a background thread: OpenCV and numpy release the GIL."""
 
-    def __init__(self, faces: FaceSet, seed: int, batch: int, difficulty, start: int) -> None:
+    def __init__(
+        self, faces: FaceSet, seed: int, batch: int, difficulty, start: int, power: float
+    ) -> None:
         self.q: queue.Queue = queue.Queue(maxsize=6)
-        self.args = (faces, np.random.default_rng([seed, start]), batch, difficulty, start)
+        self.args = (faces, np.random.default_rng([seed, start]), batch, difficulty, start, power)
         threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self) -> None:
-        faces, rng, batch, difficulty, step = self.args
-        weights = source_weights(faces)
+        faces, rng, batch, difficulty, step, power = self.args
+        weights = source_weights(faces, power)
         while True:
             self.q.put(make_batch(faces, rng, batch, difficulty(step), weights))
             step += 1
@@ -143,7 +148,7 @@ def build_training_model(args, keras):
     )
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay, clipnorm=1.0),
-        loss="binary_crossentropy",
+        loss=keras.losses.BinaryCrossentropy(label_smoothing=args.label_smoothing),
         jit_compile=False,
     )
     return model
@@ -160,6 +165,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=BATCH)
     p.add_argument("--lr", type=float, default=LR)
     p.add_argument("--weight-decay", type=float, default=WEIGHT_DECAY)
+    p.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=LABEL_SMOOTHING,
+        help="targets eps/2 and 1-eps/2: bounded logits, no saturated scores",
+    )
+    p.add_argument(
+        "--source-power",
+        type=float,
+        default=SOURCE_POWER,
+        help="a face's sampling weight is (faces in its source file) ** -power; 1: files alike",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", default="float32", choices=["mixed_bfloat16", "float32"])
     p.add_argument(
@@ -240,7 +257,12 @@ def train(args) -> dict:
 
     ramp = max(1, int(args.steps * args.curriculum))
     batches = Prefetch(
-        train_faces, args.seed, args.batch, lambda s: min(1.0, s / ramp), state["step"]
+        train_faces,
+        args.seed,
+        args.batch,
+        lambda s: min(1.0, s / ramp),
+        state["step"],
+        args.source_power,
     )
     deadline = time.time() + args.minutes * 60 if args.minutes else None
     losses: list[float] = []
