@@ -75,10 +75,13 @@ def download(entry: dict) -> Path:
 def apt_download(spec: str, folder: Path) -> None:
     """`apt-get download name=version` into folder; on a fresh machine apt's package lists may
     be empty, so a failure is retried once after `apt-get update`."""
-    cmd = ["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", spec]
+    apt = shutil.which("apt-get")
+    if apt is None:
+        raise SystemExit(f"{spec}: apt-get is needed to fetch Debian packages")
+    cmd = [apt, "download", "-q", "-o", "APT::Sandbox::User=root", spec]
     if subprocess.run(cmd, cwd=folder, stdout=subprocess.DEVNULL).returncode == 0:
         return
-    subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([apt, "update", "-q"], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(cmd, cwd=folder, check=True, stdout=subprocess.DEVNULL)
 
 
