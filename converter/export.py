@@ -109,7 +109,13 @@ def parse_args(argv=None):
     p.add_argument("--tune-data", type=Path, default=ROOT / "assets/faces/tune")
     p.add_argument("--eval-data", type=Path, default=ROOT / "assets/faces/eval")
     p.add_argument("--variants", nargs="+", default=["int8"], choices=VARIANTS)
-    p.add_argument("--serving", default="int8", choices=VARIANTS)
+    p.add_argument(
+        "--serving",
+        nargs="+",
+        default=["int8", "float16"],
+        choices=VARIANTS,
+        help="variants in order of preference: the first that passes the parity gate serves",
+    )
     p.add_argument("--name", default="seed-cnn-sbi")
     p.add_argument("--version", default=datetime.now(UTC).strftime("%Y.%m.%d"))
     p.add_argument("--target-fpr", type=float, default=TARGET_FPR)
@@ -121,37 +127,26 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def export(args) -> dict:
-    keras = keras_module()
-    from .model import float32_copy
-
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    model = float32_copy(keras.models.load_model(args.checkpoint, compile=False))
-    model.save(out / "seed_cnn.keras")
-
-    train_faces = load_faces(args.train_data, args.cache)
-    tune_faces = load_faces(args.tune_data, args.cache)
-    eval_faces = load_faces(args.eval_data, args.cache)
-    x_tune, y_tune = eval_set(tune_faces, args.eval_fakes, args.seed + 11)
-    x_eval, y_eval = eval_set(eval_faces, args.eval_fakes, args.seed + 12)
-    keras_tune, keras_eval = predict(model, x_tune), predict(model, x_eval)
-
+def judge(args, out: Path, blobs: dict, serving: str, tune, x_eval):
+    """Metadata with `serving` as the serving variant: its threshold from its own scores on the
+    tune photos, then every variant through the parity gate at that threshold (a variant that
+    fails is not written). Returns (meta, parity reports, eval scores of each variant written,
+    tune photo scores, tune face scores)."""
+    x_tune, y_tune, keras_tune = tune
+    for stale in out.glob("seed_cnn_*.tflite"):
+        stale.unlink()
     files = {"keras": {"path": "seed_cnn.keras", "sha256": sha256_file(out / "seed_cnn.keras")}}
-    calib = list(representative(train_faces, args.calibration, args.seed))
-    blobs = {v: to_tflite(model, v, calib) for v in dict.fromkeys([args.serving, *args.variants])}
-
     # The threshold comes from the serving model's own scores on the tune photos, so the
     # serving file is written provisionally first; the gate below then judges it at that
     # threshold ("label agreement at the model's threshold") and removes it if it fails.
-    serving_path = out / f"seed_cnn_{args.serving}.tflite"
-    serving_path.write_bytes(blobs[args.serving])
-    files[args.serving] = {"path": serving_path.name, "sha256": sha256_file(serving_path)}
+    serving_path = out / f"seed_cnn_{serving}.tflite"
+    serving_path.write_bytes(blobs[serving])
+    files[serving] = {"path": serving_path.name, "sha256": sha256_file(serving_path)}
     meta = {
         "schema": SCHEMA,
         "name": args.name,
         "version": args.version,
-        "serving": args.serving,
+        "serving": serving,
         "files": files,
         "input": {
             "shape": [None, SPEC.size, SPEC.size, 3],
@@ -167,8 +162,7 @@ def export(args) -> dict:
         "threshold": 0.5,
     }
     write_metadata(out, meta)
-    tune_verdicts = scan_photos(out, args.tune_data)
-    tune_photos, tune_face_scores = photo_scores(tune_verdicts)
+    tune_photos, tune_face_scores = photo_scores(scan_photos(out, args.tune_data))
     threshold = round(float(np.quantile(tune_photos, 1 - args.target_fpr)), 6)
     meta["threshold"] = threshold
 
@@ -189,14 +183,44 @@ def export(args) -> dict:
         files[variant] = {"path": path.name, "sha256": sha256_file(path), "bytes": len(blob)}
         scores_eval[variant] = tflite_scores(blob, normalise(x_eval))
         log(f"{variant}: parity passed at threshold {threshold}: {json.dumps(parity[variant])}")
-    if args.serving not in files:
+    if serving in files:
+        write_metadata(out, meta)
+    return meta, parity, scores_eval, tune_photos, tune_face_scores
+
+
+def export(args) -> dict:
+    keras = keras_module()
+    from .model import float32_copy
+
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    model = float32_copy(keras.models.load_model(args.checkpoint, compile=False))
+    model.save(out / "seed_cnn.keras")
+
+    train_faces = load_faces(args.train_data, args.cache)
+    tune_faces = load_faces(args.tune_data, args.cache)
+    eval_faces = load_faces(args.eval_data, args.cache)
+    x_tune, y_tune = eval_set(tune_faces, args.eval_fakes, args.seed + 11)
+    x_eval, y_eval = eval_set(eval_faces, args.eval_fakes, args.seed + 12)
+    keras_tune, keras_eval = predict(model, x_tune), predict(model, x_eval)
+
+    calib = list(representative(train_faces, args.calibration, args.seed))
+    blobs = {v: to_tflite(model, v, calib) for v in dict.fromkeys([*args.serving, *args.variants])}
+    for serving in args.serving:  # the first variant in --serving that passes the gate serves
+        meta, parity, scores_eval, tune_photos, tune_face_scores = judge(
+            args, out, blobs, serving, (x_tune, y_tune, keras_tune), x_eval
+        )
+        if serving in meta["files"]:
+            break
+        log(f"{serving} cannot serve: it did not pass the parity gate")
+    else:
         (out / METADATA).unlink()
-        raise SystemExit(f"the serving variant {args.serving} did not pass the parity gate")
-    write_metadata(out, meta)
+        raise SystemExit(f"no variant of {args.serving} passed the parity gate")
+    threshold = meta["threshold"]
     eval_verdicts = scan_photos(out, args.eval_data)
     eval_photos, eval_face_scores = photo_scores(eval_verdicts)
 
-    serving_scores = scores_eval[args.serving]
+    serving_scores = scores_eval[serving]
     report = {
         "threshold": threshold,
         "threshold_rule": f"{1 - args.target_fpr:.2f} quantile of per-photo scores of the "
@@ -206,7 +230,7 @@ def export(args) -> dict:
             "sources (never trained or tuned on)",
             "people_files": sorted(set(eval_faces.sources.tolist())),
             "keras": classification_report(y_eval, keras_eval, threshold),
-            args.serving: classification_report(y_eval, serving_scores, threshold),
+            serving: classification_report(y_eval, serving_scores, threshold),
         },
         "real_photos_eval": {
             "what": "real photos of the reserved sources, scanned through the serving path",
@@ -226,16 +250,16 @@ def export(args) -> dict:
         "parity": parity,
     }
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    cm = report["selfblend_eval"][args.serving]
+    cm = report["selfblend_eval"][serving]
     plot_confusion(
         cm["confusion"],
-        f"{args.serving}, reserved people, self-blends\nthreshold {threshold}",
+        f"{serving}, reserved people, self-blends\nthreshold {threshold}",
         out / "confusion_matrix.png",
     )
     plot_roc(
         {
             "keras float32": (y_eval, keras_eval, report["selfblend_eval"]["keras"]["auc"]),
-            args.serving: (y_eval, serving_scores, cm["auc"]),
+            serving: (y_eval, serving_scores, cm["auc"]),
         },
         "ROC: self-blends of reserved people",
         out / "roc.png",
