@@ -88,35 +88,34 @@ def fold_batch_norm(model: keras.Model) -> keras.Model:
     affine map); otherwise that BN is kept as it is."""
     x = inputs = keras.Input(model.input.shape[1:], name=model.input.name)
     weights: list[tuple[layers.Layer, list]] = []
-    conv = None  # (new conv layer, kernel, bias, pooled since) of the last convolution
+    conv: int | None = None  # index in `weights` of a linear convolution a BN may fold into
+    pooled = False  # a max-pool sits between that convolution and here
     for layer in model.layers[1:]:
         if isinstance(layer, layers.Dropout):
             continue
         if isinstance(layer, layers.BatchNormalization) and conv is not None:
             gamma, beta, mean, var = layer.get_weights()
             scale = gamma / np.sqrt(var + layer.epsilon)
-            new_conv, kernel, bias, pooled = conv
             if not pooled or (scale > 0).all():
-                weights[-1] = (new_conv, [kernel * scale, (bias - mean) * scale + beta])
-                conv = (new_conv, kernel * scale, (bias - mean) * scale + beta, pooled)
+                new_conv, (kernel, bias) = weights[conv]
+                weights[conv] = (new_conv, [kernel * scale, (bias - mean) * scale + beta])
                 continue
         if isinstance(layer, layers.Conv2D):
-            cfg = {**layer.get_config(), "use_bias": True}
-            new = layers.Conv2D.from_config(cfg)
+            new = layers.Conv2D.from_config({**layer.get_config(), "use_bias": True})
             kernel, *rest = layer.get_weights()
             bias = rest[0] if rest else np.zeros(kernel.shape[-1], kernel.dtype)
             x = new(x)
             weights.append((new, [kernel, bias]))
             linear = layer.get_config().get("activation") == "linear"
-            conv = (new, kernel, bias, False) if linear else None  # BN after ReLU: no fold
+            conv, pooled = (len(weights) - 1 if linear else None), False  # BN after ReLU: no fold
             continue
         new = layer.__class__.from_config(layer.get_config())
         x = new(x)
         if layer.get_weights():
             weights.append((new, layer.get_weights()))
-        if isinstance(layer, layers.MaxPooling2D) and conv is not None:
-            conv = (*conv[:3], True)
-        elif not isinstance(layer, layers.MaxPooling2D):
+        if isinstance(layer, layers.MaxPooling2D):
+            pooled = True
+        else:
             conv = None  # anything else between a conv and a BN: no folding
     folded = keras.Model(inputs, x, name=f"{model.name}_folded")
     for new, w in weights:
