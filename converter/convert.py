@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import fold_batch_norm
 from .parity import compare, gate
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -43,6 +42,8 @@ def to_tflite(model, variant: str, representative: Iterable[np.ndarray] | None =
     largest score difference from the float model from 0.12 to 0.08 on one trained model).
     `representative`: float32 1xSxSx3 inputs, for int8 calibration."""
     import tensorflow as tf
+
+    from .model import fold_batch_norm  # Keras, like TensorFlow, only when converting
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; one of {VARIANTS}")
@@ -80,15 +81,17 @@ def tflite_scores(model_bytes: bytes, x: np.ndarray, threads: int | None = None)
 def write_if_faithful(
     blob: bytes,
     variant: str,
-    x: np.ndarray,
+    converted: np.ndarray,
     y: np.ndarray,
     reference: np.ndarray,
     threshold: float,
     path: Path,
 ) -> dict:
-    """The parity gate: compare a converted model with the float model's `reference` scores on
-    model inputs (x, y) at the model's threshold, and write `path` only when every tolerance
-    holds. Returns the report; raises ParityError (and writes nothing) otherwise."""
-    report = gate(compare(reference, tflite_scores(blob, x), y, threshold), variant)
+    """The parity gate: compare the converted model's scores (`tflite_scores(blob, x)`) with
+    the float model's `reference` scores on the same inputs, labels y, at the model's
+    threshold, and write `path` only when every tolerance holds. Returns the report; raises
+    ParityError (and writes nothing) otherwise. Scores, not inputs, so a caller judging one
+    model at several thresholds runs it once."""
+    report = gate(compare(reference, converted, y, threshold), variant)
     path.write_bytes(blob)
     return report

@@ -127,12 +127,13 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def judge(args, out: Path, blobs: dict, serving: str, tune, x_eval):
+def judge(args, out: Path, blobs: dict, serving: str, tune):
     """Metadata with `serving` as the serving variant: its threshold from its own scores on the
     tune photos, then every variant through the parity gate at that threshold (a variant that
-    fails is not written). Returns (meta, parity reports, eval scores of each variant written,
-    tune photo scores, tune face scores)."""
-    x_tune, y_tune, keras_tune = tune
+    fails is not written). tune: (each variant's scores on the tune self-blends, their labels,
+    the float model's scores). Returns (meta, parity reports, tune photo scores, tune face
+    scores)."""
+    tune_scores, y_tune, keras_tune = tune
     for stale in out.glob("seed_cnn_*.tflite"):
         stale.unlink()
     files = {"keras": {"path": "seed_cnn.keras", "sha256": sha256_file(out / "seed_cnn.keras")}}
@@ -167,12 +168,11 @@ def judge(args, out: Path, blobs: dict, serving: str, tune, x_eval):
     meta["threshold"] = threshold
 
     parity: dict[str, dict] = {}
-    scores_eval: dict[str, np.ndarray] = {}
     for variant, blob in blobs.items():
         path = out / f"seed_cnn_{variant}.tflite"
         try:
             parity[variant] = write_if_faithful(
-                blob, variant, normalise(x_tune), y_tune, keras_tune, threshold, path
+                blob, variant, tune_scores[variant], y_tune, keras_tune, threshold, path
             )
         except ParityError as exc:
             log(str(exc))
@@ -181,11 +181,10 @@ def judge(args, out: Path, blobs: dict, serving: str, tune, x_eval):
             files.pop(variant, None)
             continue
         files[variant] = {"path": path.name, "sha256": sha256_file(path), "bytes": len(blob)}
-        scores_eval[variant] = tflite_scores(blob, normalise(x_eval))
         log(f"{variant}: parity passed at threshold {threshold}: {json.dumps(parity[variant])}")
     if serving in files:
         write_metadata(out, meta)
-    return meta, parity, scores_eval, tune_photos, tune_face_scores
+    return meta, parity, tune_photos, tune_face_scores
 
 
 def export(args) -> dict:
@@ -206,9 +205,12 @@ def export(args) -> dict:
 
     calib = list(representative(train_faces, args.calibration, args.seed))
     blobs = {v: to_tflite(model, v, calib) for v in dict.fromkeys([*args.serving, *args.variants])}
+    x = normalise(x_tune)  # each variant runs once; the gate may judge it at several thresholds
+    tune_scores = {v: tflite_scores(blob, x) for v, blob in blobs.items()}
+    del x
     for serving in args.serving:  # the first variant in --serving that passes the gate serves
-        meta, parity, scores_eval, tune_photos, tune_face_scores = judge(
-            args, out, blobs, serving, (x_tune, y_tune, keras_tune), x_eval
+        meta, parity, tune_photos, tune_face_scores = judge(
+            args, out, blobs, serving, (tune_scores, y_tune, keras_tune)
         )
         if serving in meta["files"]:
             break
@@ -220,7 +222,7 @@ def export(args) -> dict:
     eval_verdicts = scan_photos(out, args.eval_data)
     eval_photos, eval_face_scores = photo_scores(eval_verdicts)
 
-    serving_scores = scores_eval[serving]
+    serving_scores = tflite_scores(blobs[serving], normalise(x_eval))
     report = {
         "threshold": threshold,
         "threshold_rule": f"{1 - args.target_fpr:.2f} quantile of per-photo scores of the "

@@ -84,7 +84,7 @@ def test_gate_writes_a_faithful_int8_model(trained_tiny, tmp_path):
     ref = np.asarray(trained_tiny(x, training=False)).reshape(-1)
     path = tmp_path / "int8.tflite"
     blob = to_tflite(trained_tiny, "int8", calib)
-    report = write_if_faithful(blob, "int8", x, y, ref, 0.5, path)
+    report = write_if_faithful(blob, "int8", tflite_scores(blob, x), y, ref, 0.5, path)
     assert report["passed"] and path.exists()
     assert report["agreement"] >= 0.995 and report["auc_converted"] > 0.95
 
@@ -97,8 +97,9 @@ def test_gate_refuses_a_broken_model_and_writes_nothing(trained_tiny, tmp_path):
     weights[0] = -weights[0]  # the conversion of a model that is not the one we trained
     broken.set_weights(weights)
     path = tmp_path / "broken.tflite"
+    blob = to_tflite(broken, "float32")
     with pytest.raises(ParityError) as info:
-        write_if_faithful(to_tflite(broken, "float32"), "float32", x, y, ref, 0.5, path)
+        write_if_faithful(blob, "float32", tflite_scores(blob, x), y, ref, 0.5, path)
     assert not path.exists()
     assert info.value.report["agreement"] < 0.995
 
