@@ -137,16 +137,10 @@ batch-parity: setup
 # Stage 1 learns self-blends with an easy-to-hard curriculum; stage 2 continues at full
 # difficulty with a fresh, lower learning-rate schedule; stage 3 adds label smoothing (bounded
 # logits: a threshold below 1.0, smaller int8 differences). The shipped model's own stages 1-2
-# predate the five newest training sources (README, "The model").
+# predate the five newest training sources (README, "The model"). The recipe is
+# converter/recipe.py; tools/gpu_job.sh runs the same on a lent GPU machine.
 train-reference: setup
-	$(PY) -m converter.train --data assets/faces/train --val-data assets/faces/tune \
-		--out runs/stage1 --steps 3000
-	$(PY) -m converter.train --data assets/faces/train --val-data assets/faces/tune \
-		--out runs/reference --init runs/stage1/last.keras --steps 5000 --lr 5e-4 \
-		--curriculum 0
-	$(PY) -m converter.train --data assets/faces/train --val-data assets/faces/tune \
-		--out runs/people --init runs/reference/best.keras --steps 2000 --lr 5e-4 \
-		--curriculum 0 --label-smoothing 0.1
+	$(PY) -m converter.recipe --runs runs
 	$(MAKE) model-report
 
 # The first of int8, dynamic-range, float16 that passes the parity gate serves; all three are

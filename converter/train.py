@@ -110,25 +110,104 @@ def eval_set(faces: FaceSet, n_fakes: int, seed: int) -> tuple[np.ndarray, np.nd
     return np.stack(xs), np.array(ys, np.float32)
 
 
+class Ramp:
+    """The curriculum: blend difficulty at a step, 0 to 1 over the first `steps` steps (a class,
+    not a lambda, so worker processes can be given it)."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps = max(1, steps)
+
+    def __call__(self, step: int) -> float:
+        return min(1.0, step / self.steps)
+
+
+def step_batch(faces: FaceSet, seed: int, step: int, batch: int, difficulty, weights):
+    """The batch of one optimizer step. Its random draws depend only on (seed, step), so a run
+    sees the same batches however many workers make them, and a resumed run carries on with the
+    batches it would have had."""
+    return make_batch(faces, np.random.default_rng([seed, step]), batch, difficulty(step), weights)
+
+
+def _produce(faces, seed, batch, difficulty, power, first, stride, out, stop=None) -> None:
+    """The batches of steps first, first + stride, ... into `out`, until `stop` is set (a
+    thread) or the process is ended (a worker process, which has no `stop`)."""
+    weights = source_weights(faces, power)
+    step = first
+    while True:
+        item = step_batch(faces, seed, step, batch, difficulty, weights)
+        while True:
+            if stop is not None and stop.is_set():
+                return
+            try:
+                out.put(item, timeout=1)
+                break
+            except queue.Full:
+                continue
+        step += stride
+
+
+def _worker(*args) -> None:
+    """A batch-making process: one OpenCV thread each, since the processes are the parallelism."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    _produce(*args)
+
+
 class Prefetch:
-    """Makes batches in a background thread: OpenCV and numpy release the GIL."""
+    """Makes batches ahead of the optimizer: in a background thread (OpenCV and numpy release
+    the GIL), or with workers > 1 in that many processes, taken in turn so the order is the
+    same. Processes are spawned, not forked: the Keras backend's threads are already running."""
 
     def __init__(
-        self, faces: FaceSet, seed: int, batch: int, difficulty, start: int, power: float
+        self,
+        faces: FaceSet,
+        seed: int,
+        batch: int,
+        difficulty,
+        start: int,
+        power: float,
+        workers: int = 1,
     ) -> None:
-        self.q: queue.Queue = queue.Queue(maxsize=6)
-        self.args = (faces, np.random.default_rng([seed, start]), batch, difficulty, start, power)
-        threading.Thread(target=self._run, daemon=True).start()
+        self.turn, self.procs, self.stop = 0, [], threading.Event()
+        args = (faces, seed, batch, difficulty, power)
+        if workers <= 1:
+            self.queues: list = [queue.Queue(maxsize=6)]
+            thread = threading.Thread(
+                target=_produce, args=(*args, start, 1, self.queues[0], self.stop), daemon=True
+            )
+            thread.start()
+            self.makers: list = [thread]
+            return
+        import multiprocessing as mp
 
-    def _run(self) -> None:
-        faces, rng, batch, difficulty, step, power = self.args
-        weights = source_weights(faces, power)
-        while True:
-            self.q.put(make_batch(faces, rng, batch, difficulty(step), weights))
-            step += 1
+        ctx = mp.get_context("spawn")
+        self.queues = [ctx.Queue(maxsize=4) for _ in range(workers)]
+        for k, q in enumerate(self.queues):
+            proc = ctx.Process(target=_worker, args=(*args, start + k, workers, q), daemon=True)
+            proc.start()
+            self.procs.append(proc)
+        self.makers = self.procs
 
     def get(self):
-        return self.q.get()
+        q = self.queues[self.turn]
+        self.turn = (self.turn + 1) % len(self.queues)
+        while True:
+            try:
+                return q.get(timeout=5)
+            except queue.Empty:
+                if not all(maker.is_alive() for maker in self.makers):
+                    raise RuntimeError(
+                        "a batch maker stopped: its traceback is printed above"
+                    ) from None
+
+    def close(self) -> None:
+        self.stop.set()
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.join()
+        self.procs = []
 
 
 def predict(model, x_uint8: np.ndarray, batch: int = 64) -> np.ndarray:
@@ -149,7 +228,9 @@ def build_training_model(args, keras):
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay, clipnorm=1.0),
         loss=keras.losses.BinaryCrossentropy(label_smoothing=args.label_smoothing),
-        jit_compile=False,
+        # XLA on JAX, where eager steps are slow (and a GPU idles between small kernels); none
+        # on TensorFlow, which trained faster without it on the CPU (FINDINGS.md).
+        jit_compile=keras.backend.backend() == "jax",
     )
     return model
 
@@ -204,6 +285,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=CURRICULUM,
         help="share of the steps over which blends ramp to full difficulty",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes making batches; on a GPU machine about its CPU cores less two",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -255,15 +342,25 @@ def train(args) -> dict:
         if args.init is not None:
             model.set_weights(keras.models.load_model(args.init, compile=False).get_weights())
 
-    ramp = max(1, int(args.steps * args.curriculum))
     batches = Prefetch(
         train_faces,
         args.seed,
         args.batch,
-        lambda s: min(1.0, s / ramp),
+        Ramp(int(args.steps * args.curriculum)),
         state["step"],
         args.source_power,
+        args.workers,
     )
+    try:
+        _loop(args, model, batches, state, x_val, y_val)
+    finally:
+        batches.close()
+    return state
+
+
+def _loop(args, model, batches, state, x_val, y_val) -> None:
+    """Optimizer steps until --steps or --minutes, with evaluation and checkpoints."""
+    state_path, last_path = args.out / "state.json", args.out / "last.keras"
     deadline = time.time() + args.minutes * 60 if args.minutes else None
     losses: list[float] = []
     t_start, step0 = time.time(), state["step"]
@@ -294,13 +391,16 @@ def train(args) -> dict:
                 f"{step} steps. The model is not learning: check the data (faces found? "
                 f"labels?), lower --lr, or train longer with --chance-steps."
             )
-        if x_val is not None and (step % args.eval_every == 0 or step == args.steps):
+        out_of_time = deadline is not None and time.time() > deadline
+        last = step == args.steps or out_of_time  # a cut run is evaluated where it stops
+        if x_val is not None and (step % args.eval_every == 0 or last):
             val_auc = auc(y_val, predict(model, x_val))
             entry = {
                 "step": step,
                 "loss": float(np.mean(losses[-args.eval_every :])),
                 "val_auc": round(val_auc, 4),
                 "minutes": round((time.time() - t_start) / 60, 2),
+                "img_s": round((step - step0) * args.batch / (time.time() - t_start), 1),
             }
             state["history"].append(entry)
             print(json.dumps(entry), file=sys.stderr, flush=True)
@@ -309,7 +409,7 @@ def train(args) -> dict:
                 model.save(args.out / "best.keras")
         if step % args.save_every == 0:
             checkpoint()
-        if deadline and time.time() > deadline:
+        if out_of_time:
             print(f"time limit: stopping at step {step}", file=sys.stderr)
             break
     checkpoint()
@@ -317,7 +417,6 @@ def train(args) -> dict:
         model.save(args.out / "best.keras")
     if bar is not None:
         bar.close()
-    return state
 
 
 def main(argv=None) -> int:

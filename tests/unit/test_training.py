@@ -52,6 +52,49 @@ def test_model_can_overfit_a_small_fixed_batch(faces):
     assert losses[-1] < 0.1 < losses[0], losses[::10]
 
 
+def test_batches_depend_on_seed_and_step_not_on_how_many_workers_make_them(faces):
+    """A GPU machine makes batches in worker processes: the run must see the same batches as
+    with one thread, in the same order, also when it resumes at a later step."""
+    weights = train_mod.source_weights(faces)
+    ramp = train_mod.Ramp(10)
+    expected = [train_mod.step_batch(faces, 3, s, 4, ramp, weights) for s in range(5, 10)]
+    assert not np.array_equal(expected[0][0], expected[1][0])  # steps differ
+    for workers in (1, 3):
+        batches = train_mod.Prefetch(faces, 3, 4, ramp, start=5, power=0.5, workers=workers)
+        try:
+            got = [batches.get() for _ in range(5)]
+        finally:
+            batches.close()
+        for (x, y), (ex, ey) in zip(got, expected, strict=True):
+            assert np.array_equal(x, ex) and np.array_equal(y, ey), workers
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_dead_batch_maker_is_reported_not_waited_on(faces):
+    empty = faces.subset(np.zeros(len(faces), bool))  # make_batch fails: nothing to sample
+    for workers in (1, 2):
+        batches = train_mod.Prefetch(empty, 0, 4, train_mod.Ramp(1), 0, 0.5, workers)
+        try:
+            with pytest.raises(RuntimeError, match="batch maker stopped"):
+                batches.get()
+        finally:
+            batches.close()
+
+
+def test_recipe_chains_its_three_runs():
+    from converter.recipe import commands
+
+    first, second, third = commands(ROOT / "r", seed=2, workers=4, extra=["--quiet"])
+    assert first[first.index("--out") + 1] == str(ROOT / "r" / "stage1")
+    assert second[second.index("--init") + 1] == str(ROOT / "r" / "stage1" / "last.keras")
+    assert third[third.index("--init") + 1] == str(ROOT / "r" / "reference" / "best.keras")
+    assert third[third.index("--label-smoothing") + 1] == "0.1"
+    for args in (first, second, third):
+        assert args[args.index("--seed") + 1] == "2" and args[args.index("--workers") + 1] == "4"
+        assert args[-1] == "--quiet" and "assets/faces/tune" in args
+        train_mod.parse_args(args)  # every flag is one converter.train takes
+
+
 def test_split_keeps_each_source_on_one_side(faces):
     train, val = split_by_source(faces, 0.34, seed=0)
     assert len(train) + len(val) == len(faces) and len(val) > 0
