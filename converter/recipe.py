@@ -1,6 +1,6 @@
 """The reference model's training recipe: three runs of converter.train, each from the last.
 
-    python -m converter.recipe [--runs runs] [--seed 0] [--workers 1] [--minutes M]
+    python -m converter.recipe [--runs runs] [--seed 0] [--workers 1] [--minutes M] [TRAIN_OPTIONS]
 
 1. stage1: from scratch, 3,000 steps, blends ramping from easy to full difficulty.
 2. reference: 5,000 steps from stage1's last weights, lr 5e-4, full difficulty throughout.
@@ -12,7 +12,8 @@ RUNS/people/best.keras. `make train-reference` runs this on the CPU (about 90 mi
 cores); on a GPU machine give --workers (processes making batches, the CPU is the limit there)
 and, to fit a lease, --minutes: the time left is shared out over the remaining runs by their
 steps, so a cut recipe still ends with all three runs. Each run is its own process (as the
-Makefile's three commands were): the backend's memory and threads end with it.
+Makefile's three commands were): the backend's memory and threads end with it. Any other
+option is passed to every run (e.g. `--batch 8 --val-fakes 16` for a quick try).
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=1, help="converter.train --workers")
     p.add_argument("--minutes", type=float, default=None, help="wall-time budget for all three")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = p.parse_args(argv)
-    extra = ["--quiet"] if args.quiet else []
+    args, passthrough = p.parse_known_args(argv)
+    extra = passthrough + (["--quiet"] if args.quiet else [])
     deadline = time.time() + args.minutes * 60 if args.minutes else None
     steps_left = sum(steps for _, steps, _ in STAGES)
     for (name, steps, _), train_args in zip(

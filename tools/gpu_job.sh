@@ -12,6 +12,8 @@
 #   command: bash tools/gpu_job.sh   carry: [".whl", "assets/faces", "assets/models"]   timeout_s: 570
 # JOB_SECONDS (default 480) is when the training must be over, counted from the job's start;
 # the recipes share what is left after batch parity and end cut where it runs out.
+# PARITY_ARGS and RECIPE_ARGS add options, SLACK (90) is how long a recipe may overrun its time
+# before it is stopped (tests/unit/test_gpu_job.py runs a small version on the CPU).
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu_job}
 JOB_SECONDS=${JOB_SECONDS:-480}
@@ -20,9 +22,10 @@ mkdir -p "$OUT"
 exec > >(tee -a "$OUT/gpu_job.log") 2>&1
 start=$(date +%s)
 
-if compgen -G ".whl/*.whl" >/dev/null; then
+WHEELS=${WHEELS:-.whl}  # carried wheels, installed when there are any
+if compgen -G "$WHEELS/*.whl" >/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site .whl/*.whl || exit 1
+        --target /tmp/site "$WHEELS"/*.whl || exit 1
     export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1
@@ -32,7 +35,7 @@ python3 -c 'import jax, keras; print("jax", jax.__version__, jax.devices(), "ker
 echo "cpu cores: $(nproc)"
 
 echo "== batch parity"
-timeout 240 python3 -m converter.batch_parity --out "$OUT/batch_parity_gpu.json"
+timeout 240 python3 -m converter.batch_parity --out "$OUT/batch_parity_gpu.json" ${PARITY_ARGS:-}
 echo "batch parity: exit $?"
 
 workers=${WORKERS:-$(($(nproc) > 3 ? $(nproc) - 2 : 1))}
@@ -44,8 +47,8 @@ for seed in 0 1; do
         break
     fi
     echo "== recipe, seed $seed, $workers workers, ${left} s"
-    timeout $((left + 90)) python3 -m converter.recipe --runs "$RUNS/seed$seed" --seed "$seed" \
-        --workers "$workers" --minutes "$(awk -v s="$left" 'BEGIN { printf "%.2f", s / 60 }')" --quiet
+    timeout $(((left > 0 ? left : 0) + ${SLACK:-90})) python3 -m converter.recipe --runs "$RUNS/seed$seed" --seed "$seed" \
+        --workers "$workers" --minutes "$(awk -v s="$left" 'BEGIN { printf "%.2f", s / 60 }')" --quiet ${RECIPE_ARGS:-}
     echo "recipe seed $seed: exit $?"
     cp "$RUNS/seed$seed/people/best.keras" "$OUT/seed${seed}_people_best.keras" 2>/dev/null
 done

@@ -1,0 +1,57 @@
+"""tools/gpu_job.sh, the one call made on a lent GPU machine, run small on the CPU.
+
+The GPU machine has Keras on JAX and no TensorFlow; .cache/venv-jax (benchmarks/
+requirements-jax.txt) is the same here, so the job runs as it would there: batch parity on 32
+inputs, then the three-run recipe cut to a few steps each with two batch-making processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+JAX_PYTHON = ROOT / ".cache" / "venv-jax" / "bin" / "python"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not JAX_PYTHON.exists(), reason="no .cache/venv-jax (see module docstring)")
+def test_gpu_job_runs_parity_and_the_recipe_and_summarises(tmp_path):
+    out = tmp_path / "out"
+    env = {
+        **os.environ,
+        "PATH": f"{JAX_PYTHON.parent}:{os.environ['PATH']}",  # its python3 runs the job
+        "OUT": str(out),
+        "WHEELS": str(tmp_path / "no-wheels"),  # the venv has them; the GPU machine needs .whl
+        "RUNS": str(tmp_path / "runs"),
+        "JOB_SECONDS": "0",  # every run gets the recipe's least share, 6 s
+        "SLACK": "400",
+        "WORKERS": "2",
+        "PARITY_ARGS": "--limit 32 --batch 16",
+        "RECIPE_ARGS": "--batch 4 --val-fakes 8 --eval-every 1000",
+    }
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(
+        ["bash", "tools/gpu_job.sh"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    parity = json.loads((out / "batch_parity_gpu.json").read_text())
+    assert parity["n"] == 32 and parity["passed"] and parity["keras"]["backend"] == "jax"
+    summary = json.loads((out / "training_gpu.json").read_text())
+    assert sorted(summary) == ["seed0/people", "seed0/reference", "seed0/stage1"], log[-3000:]
+    for run in summary.values():
+        assert run["step"] >= 1 and run["history"][-1]["step"] == run["step"]  # cut, evaluated
+        assert run["args"]["workers"] == "2" and run["args"]["batch"] == "4"
+    assert summary["seed0/people"]["args"]["label_smoothing"] == "0.1"
+    assert (out / "seed0_people_best.keras").stat().st_size > 1_000_000
+    assert "seed 1 skipped" in log and "best tune AUC" in log and (out / "gpu_job.log").exists()
