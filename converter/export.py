@@ -20,6 +20,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -75,7 +76,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def lineage(state_path: Path) -> list[dict]:
+def lineage(state_path: Path | None) -> list[dict]:
     """The chain of training runs behind a checkpoint, oldest first (each --init points to the
     run before it)."""
     runs = []
@@ -136,7 +137,9 @@ def judge(args, out: Path, blobs: dict, serving: str, tune):
     tune_scores, y_tune, keras_tune = tune
     for stale in out.glob("seed_cnn_*.tflite"):
         stale.unlink()
-    files = {"keras": {"path": "seed_cnn.keras", "sha256": sha256_file(out / "seed_cnn.keras")}}
+    files: dict[str, dict[str, Any]] = {
+        "keras": {"path": "seed_cnn.keras", "sha256": sha256_file(out / "seed_cnn.keras")}
+    }
     # The threshold comes from the serving model's own scores on the tune photos, so the
     # serving file is written provisionally first; the gate below then judges it at that
     # threshold ("label agreement at the model's threshold") and removes it if it fails.

@@ -56,7 +56,8 @@ def _colour(img: np.ndarray, rng: Rng, strength: float = 1.0) -> np.ndarray:
 
 def _jpeg(img: np.ndarray, rng: Rng) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(35, 96))])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else img
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+    return img if decoded is None else decoded
 
 
 def _noise(img: np.ndarray, rng: Rng) -> np.ndarray:
@@ -135,13 +136,13 @@ def face_mask(
     mask = np.zeros(shape, np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(pts.astype(np.int32)), 255)
     k = max(3, int(np.linalg.norm(down) * rng.uniform(0.05, 0.25)) | 1)
-    mask = (
+    grown = (
         cv2.erode(mask, np.ones((k, k), np.uint8))
         if rng.random() < 0.5
         else cv2.dilate(mask, np.ones((k, k), np.uint8))
     )
-    sigma = np.linalg.norm(down) * rng.uniform(0.05, 0.25) * (1 + 2 * softness)
-    m = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), max(sigma, 0.5))
+    sigma = float(np.linalg.norm(down) * rng.uniform(0.05, 0.25) * (1 + 2 * softness))
+    m = cv2.GaussianBlur(np.asarray(grown, np.float32) / 255.0, (0, 0), max(sigma, 0.5))
     return m / max(float(m.max()), 1e-6)
 
 

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -327,7 +328,7 @@ def train(args) -> dict:
         eval_set(val_faces, args.val_fakes, args.seed + 1) if len(val_faces) else (None, None)
     )
 
-    state = {
+    state: dict[str, Any] = {
         "step": 0,
         "best_auc": None,
         "history": [],

@@ -40,6 +40,13 @@ PHOTOS = [
 ]
 
 
+def read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SystemExit(f"cannot read {path}: run make setup")
+    return image
+
+
 def blend_faces(image: np.ndarray, detector: FaceDetector, rng: np.random.Generator) -> np.ndarray:
     """Every face that lies wholly inside the image, replaced by a self-blend of itself."""
     out = image.copy()
@@ -67,7 +74,7 @@ def write_clip(
     for frame in frames:
         if writer is None:
             h, w = frame.shape[:2]
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), fps, (w, h))
             if not writer.isOpened():
                 raise RuntimeError(f"OpenCV cannot write {fourcc} to {path.suffix}")
         writer.write(frame)
@@ -259,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     for rel in PHOTOS:
         src = ROOT / "assets" / rel
         name = f"{src.parent.name}-{src.stem}.jpg"
-        image = cv2.imread(str(src), cv2.IMREAD_COLOR)
+        image = read_image(src)
         shutil.copy(src, args.out / "real" / f"{src.parent.name}-{src.name}")
         cv2.imwrite(
             str(args.out / "fake" / name),
@@ -272,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "bad" / "truncated.jpg").write_bytes(data[: len(data) // 3])
     (args.out / "bad" / "notes.jpg").write_text("this is text, not a photo\n")
     (args.out / "bad" / "audio-only.m4a").write_bytes(audio_only_m4a())
-    photo = cv2.imread(str(ROOT / "assets" / VIDEO_PHOTO), cv2.IMREAD_COLOR)
+    photo = read_image(ROOT / "assets" / VIDEO_PHOTO)
     middle_third_clips(args.out / "video", pan(photo, 60), detector, args.seed)
     print(f"samples: {sum(1 for _ in args.out.rglob('*') if _.is_file())} files in {args.out}")
     return 0

@@ -31,8 +31,10 @@ PHOTO = ROOT / "assets" / "faces" / "eval" / "matplotlib" / "grace_hopper.jpg"
 def make_clip(path: Path, seconds: int = 10, fps: int = 30, size=(1920, 1080)) -> Path:
     w, h = size
     photo = cv2.imread(str(PHOTO), cv2.IMREAD_COLOR)
+    if photo is None:
+        raise SystemExit(f"cannot read {PHOTO}: run make setup")
     photo = cv2.resize(photo, (h * photo.shape[1] // photo.shape[0], h))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
     for i in range(seconds * fps):
         frame = np.zeros((h, w, 3), np.uint8)
         x0 = 200 + 2 * i  # moves 600 px over the clip
