@@ -229,8 +229,9 @@ def build_training_model(args, keras):
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay, clipnorm=1.0),
         loss=keras.losses.BinaryCrossentropy(label_smoothing=args.label_smoothing),
-        # XLA on JAX, where eager steps are slow (and a GPU idles between small kernels); none
-        # on TensorFlow, which trained faster without it on the CPU (FINDINGS.md).
+        # XLA on JAX, where uncompiled steps run op by op (and a GPU idles between small
+        # kernels); none on TensorFlow, as every CPU run behind the shipped model was trained
+        # (XLA on TensorFlow has not been measured here).
         jit_compile=keras.backend.backend() == "jax",
     )
     return model
