@@ -48,6 +48,9 @@ STAGES: list[tuple[str, int, list[str]]] = [
     ),
 ]
 DATA = ["--data", "assets/faces/train", "--val-data", "assets/faces/tune"]
+# One validation set for every seed (seed 0's, as before), so runs with different seeds choose
+# and compare their checkpoints on the same self-blends of the tune people.
+VAL_SEED = 1
 
 
 def commands(runs: Path, seed: int, workers: int, extra: list[str]) -> list[list[str]]:
@@ -55,6 +58,7 @@ def commands(runs: Path, seed: int, workers: int, extra: list[str]) -> list[list
     out = []
     for name, steps, flags in STAGES:
         args = [*DATA, "--out", str(runs / name), "--steps", str(steps), "--seed", str(seed)]
+        args += ["--val-seed", str(VAL_SEED)]
         args += [f.format(runs=runs) for f in flags]
         if workers > 1:
             args += ["--workers", str(workers)]

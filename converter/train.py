@@ -270,6 +270,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--val-fraction", type=float, default=VAL_FRACTION)
     p.add_argument("--val-fakes", type=int, default=VAL_FAKES)
+    p.add_argument(
+        "--val-seed",
+        type=int,
+        default=None,
+        help="seed of the validation self-blends (default --seed + 1); fix it to compare seeds",
+    )
     p.add_argument("--eval-every", type=int, default=EVAL_EVERY)
     p.add_argument("--save-every", type=int, default=SAVE_EVERY)
     p.add_argument("--chance-steps", type=int, default=CHANCE_STEPS)
@@ -312,6 +318,11 @@ def split(args) -> tuple[FaceSet, FaceSet]:
     return split_by_source(load_faces(args.data, args.cache), args.val_fraction, args.seed)
 
 
+def val_seed(args) -> int:
+    """The validation set's seed: --val-seed, else --seed + 1 (every earlier run's)."""
+    return args.seed + 1 if args.val_seed is None else args.val_seed
+
+
 def train(args) -> dict:
     keras = keras_module()
     keras.utils.set_random_seed(args.seed)
@@ -326,7 +337,7 @@ def train(args) -> dict:
         file=sys.stderr,
     )
     x_val, y_val = (
-        eval_set(val_faces, args.val_fakes, args.seed + 1) if len(val_faces) else (None, None)
+        eval_set(val_faces, args.val_fakes, val_seed(args)) if len(val_faces) else (None, None)
     )
 
     state: dict[str, Any] = {

@@ -92,7 +92,11 @@ def test_recipe_chains_its_three_runs():
     for args in (first, second, third):
         assert args[args.index("--seed") + 1] == "2" and args[args.index("--workers") + 1] == "4"
         assert args[-1] == "--quiet" and "assets/faces/tune" in args
-        train_mod.parse_args(args)  # every flag is one converter.train takes
+        parsed = train_mod.parse_args(args)  # every flag is one converter.train takes
+        assert train_mod.val_seed(parsed) == 1  # the same tune self-blends for every seed
+    assert (
+        train_mod.val_seed(train_mod.parse_args(["--data", "d", "--out", "o", "--seed", "4"])) == 5
+    )
 
 
 def test_split_keeps_each_source_on_one_side(faces):
