@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -31,10 +30,10 @@ def main() -> int:
     import keras
     import tensorflow as tf
 
-    from converter.convert import logit_model, tflite_scores, to_tflite
+    from converter.convert import saved_model_converter, tflite_scores, to_tflite
     from converter.data import load_faces
     from converter.export import representative
-    from converter.model import float32_copy, fold_batch_norm
+    from converter.model import float32_copy
     from converter.parity import compare
     from converter.train import eval_set, predict
     from deepfake_scanner.preprocess import normalise
@@ -51,7 +50,7 @@ def main() -> int:
     def report(name: str, blob: bytes) -> None:
         s = tflite_scores(blob, xn)
         r = compare(ref, s, y, threshold)
-        flips = int(((ref >= threshold) != (s >= threshold)).sum())
+        flips = round((1 - r["agreement"]) * len(y))
         keep = ("agreement", "mean_abs_diff", "max_abs_diff")
         stats = {k: round(r[k], 5) for k in keep}
         print(json.dumps({"int8": name, "bytes": len(blob), "flips": flips, **stats}), flush=True)
@@ -61,9 +60,7 @@ def main() -> int:
         report(f"calibration {n} pairs, seed {seed}", blob)
 
     calib = list(representative(train, 200, 0))
-    with tempfile.TemporaryDirectory() as tmp:
-        logit_model(fold_batch_norm(model)).export(tmp, format="tf_saved_model", verbose=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+    with saved_model_converter(model) as converter:  # the graph to_tflite converts
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([s] for s in calib)
         output = "StatefulPartitionedCall_1:0"  # the logit's tensor in the exported graph
