@@ -50,13 +50,12 @@ def main() -> int:
     print(json.dumps(uniform), flush=True)
 
     order = sorted(range(len(models)), key=lambda i: -results[i]["tune_auc"])
-    members, best = [order[0]], results[order[0]]["tune_auc"]
+    members, best = [order[0]], {k: v for k, v in results[order[0]].items() if k != "model"}
     for i in order[1:]:
         trial = measure(soup([*members, i]))
-        if trial["tune_auc"] >= best:
-            members, best = [*members, i], trial["tune_auc"]
-    greedy = {"model": f"greedy soup of {[str(a.checkpoints[i]) for i in members]}"}
-    greedy.update(measure(soup(members)))
+        if trial["tune_auc"] >= best["tune_auc"]:
+            members, best = [*members, i], trial
+    greedy = {"model": f"greedy soup of {[str(a.checkpoints[i]) for i in members]}", **best}
     print(json.dumps(greedy), flush=True)
 
     chosen = max([uniform, greedy], key=lambda r: r["tune_auc"])

@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import time
+from functools import cache
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -63,24 +64,37 @@ def gap_head(build):
     return build_model
 
 
-def measure(model) -> dict:
+@cache
+def measure_sets(name: str):
+    """The fixed inputs `measure` scores for one face set (tune or eval): its self-blend pairs
+    (eval_set seed 1) with their labels, and its plain, unaugmented real crops. Built once per
+    process: soup.py measures many models on the same sets."""
     import numpy as np
 
     from converter.data import MARGIN_RATIO, load_faces
-    from converter.metrics import auc
     from converter.selfblend import frame
-    from converter.train import eval_set, predict
+    from converter.train import eval_set
     from deepfake_scanner.preprocess import SPEC
+
+    faces = load_faces(ROOT / "assets" / "faces" / name, ROOT / ".cache")
+    x, y = eval_set(faces, 600, 1)
+    pairs = zip(faces.crops, faces.keypoints, strict=True)
+    plain = np.stack([frame(c, k, SPEC.size, MARGIN_RATIO, None) for c, k in pairs])
+    return x, y, plain
+
+
+def measure(model) -> dict:
+    import numpy as np
+
+    from converter.metrics import auc
+    from converter.train import predict
 
     out: dict = {}
     for name in ("tune", "eval"):
-        faces = load_faces(ROOT / "assets" / "faces" / name, ROOT / ".cache")
-        x, y = eval_set(faces, 600, 1)
+        x, y, plain = measure_sets(name)
         s = predict(model, x)
         out[f"{name}_auc"] = round(auc(y, s), 4)
         out[f"{name}_paired"] = round(float((s[1::2] > s[0::2]).mean()), 4)
-        pairs = zip(faces.crops, faces.keypoints, strict=True)
-        plain = np.stack([frame(c, k, SPEC.size, MARGIN_RATIO, None) for c, k in pairs])
         out[f"{name}_plain_real_median"] = round(float(np.median(predict(model, plain))), 4)
     return out
 
