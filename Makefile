@@ -132,11 +132,12 @@ bench: build
 batch-parity: setup
 	$(PY) -m converter.batch_parity --out benchmarks/results/batch_parity_cpu.json
 
-# Retrain the shipped model from scratch (about 90 minutes on 2 cores), then rebuild
+# Retrain the shipped model from scratch (about 130 minutes on 2 cores), then rebuild
 # models/reference with its parity gate, threshold, evaluation report and plots.
 # Stage 1 learns self-blends with an easy-to-hard curriculum; stage 2 continues at full
 # difficulty with a fresh, lower learning-rate schedule; stage 3 adds label smoothing (bounded
-# logits: a threshold below 1.0, smaller int8 differences). The shipped model's own stages 1-2
+# logits: a threshold below 1.0, smaller int8 differences), three times with three seeds, and
+# the run with the best tune AUC becomes runs/people. The shipped model's own stages 1-2
 # predate the five newest training sources (README, "The model"). The recipe is
 # converter/recipe.py; tools/gpu_job.sh runs the same on a lent GPU machine.
 train-reference: setup

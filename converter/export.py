@@ -96,6 +96,15 @@ def lineage(state_path: Path | None) -> list[dict]:
     return runs[::-1]
 
 
+def training_record(state_path: Path) -> dict:
+    """The metadata's training runs, and converter.recipe's choice among people seeds if any."""
+    record: dict = {"runs": lineage(state_path)}
+    choice = state_path.parent / "choice.json"
+    if choice.exists():
+        record["choice"] = json.loads(choice.read_text())
+    return record
+
+
 def write_metadata(out: Path, meta: dict) -> None:
     (out / METADATA).write_text(json.dumps(meta, indent=2) + "\n")
 
@@ -296,8 +305,7 @@ def export(args) -> dict:
                 "eval": str(args.eval_data.relative_to(ROOT)),
                 "sources": "tools/assets.json (groups train, tune, eval)",
             },
-            "runs": lineage(args.training_notes),
-        }
+        } | training_record(args.training_notes)
     write_metadata(out, meta)
     return report
 

@@ -1,24 +1,32 @@
-"""The reference model's training recipe: three runs of converter.train, each from the last.
+"""The reference model's training recipe: three stages of converter.train, each from the last.
 
-    python -m converter.recipe [--runs runs] [--seed 0] [--workers 1] [--minutes M] [TRAIN_OPTIONS]
+    python -m converter.recipe [--runs runs] [--seed 0] [--people-runs 3] [--from STAGE]
+                               [--workers 1] [--minutes M] [TRAIN_OPTIONS]
 
 1. stage1: from scratch, 3,000 steps, blends ramping from easy to full difficulty.
 2. reference: 5,000 steps from stage1's last weights, lr 5e-4, full difficulty throughout.
-3. people: 2,000 steps from reference's best, lr 5e-4, label smoothing 0.1.
+3. people: 2,000 steps from reference's best, lr 5e-4, label smoothing 0.1, run --people-runs
+   times with seeds --seed, --seed + 1, ... (RUNS/people-seedN); then
+4. choose: the people run with the best tune AUC is copied to RUNS/people, with choice.json
+   saying what each scored. Seeds alone moved the reserved AUC by 0.036 (README, "Seeds"), as
+   much as any change we tried, so the recipe draws three and keeps the best on the tune set.
 
 Every run trains on assets/faces/train and keeps the checkpoint with the best self-blend AUC on
-the tune people (assets/faces/tune); `make model-report` then converts and evaluates
-RUNS/people/best.keras. `make train-reference` runs this on the CPU (about 90 minutes on two
-cores); on a GPU machine give --workers (processes making batches, the CPU is the limit there)
-and, to fit a lease, --minutes: the time left is shared out over the remaining runs by their
-steps, so a cut recipe still ends with all three runs. Each run is its own process (as the
-Makefile's three commands were): the backend's memory and threads end with it. Any other
+the tune people (assets/faces/tune), all on the same self-blends (--val-seed 1), so the runs'
+AUCs compare; `make model-report` then converts and evaluates RUNS/people/best.keras.
+`make train-reference` runs this on the CPU (about 130 minutes on two cores); --from people
+redoes only the last stages on an existing RUNS/reference. On a GPU machine give --workers
+(processes making batches, the CPU is the limit there) and, to fit a lease, --minutes: the time
+left is shared out over the remaining runs by their steps, so a cut recipe still ends with
+every run. Each run is its own process: the backend's memory and threads end with it. Any other
 option is passed to every run (e.g. `--batch 8 --val-fakes 16` for a quick try).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import subprocess
 import sys
 import time
@@ -53,48 +61,109 @@ DATA = ["--data", "assets/faces/train", "--val-data", "assets/faces/tune"]
 VAL_SEED = 1
 
 
-def commands(runs: Path, seed: int, workers: int, extra: list[str]) -> list[list[str]]:
-    """The recipe's converter.train argument lists, in order."""
+STAGE_NAMES = [name for name, _, _ in STAGES] + ["choose"]
+
+
+def runs_of(seed: int, people_runs: int) -> list[tuple[str, str, int, int]]:
+    """(stage, run folder name, seed, steps) of every training run, in order."""
     out = []
-    for name, steps, flags in STAGES:
-        args = [*DATA, "--out", str(runs / name), "--steps", str(steps), "--seed", str(seed)]
+    for name, steps, _ in STAGES:
+        if name == "people":
+            out += [(name, f"people-seed{s}", s, steps) for s in range(seed, seed + people_runs)]
+        else:
+            out.append((name, name, seed, steps))
+    return out
+
+
+def commands(
+    runs: Path, seed: int, workers: int, extra: list[str], people_runs: int = 3
+) -> list[list[str]]:
+    """The recipe's converter.train argument lists, in order."""
+    flags = {name: f for name, _, f in STAGES}
+    out = []
+    for stage, folder, run_seed, steps in runs_of(seed, people_runs):
+        args = [*DATA, "--out", str(runs / folder), "--steps", str(steps), "--seed", str(run_seed)]
         args += ["--val-seed", str(VAL_SEED)]
-        args += [f.format(runs=runs) for f in flags]
+        args += [f.format(runs=runs) for f in flags[stage]]
         if workers > 1:
             args += ["--workers", str(workers)]
         out.append(args + extra)
     return out
 
 
+def choose(runs: Path, folders: list[str]) -> dict:
+    """Copy the run with the best validation AUC to RUNS/people (ties: the first) and say why."""
+    scores = {}
+    for folder in folders:
+        state = runs / folder / "state.json"
+        if state.exists() and (runs / folder / "best.keras").exists():
+            scores[folder] = json.loads(state.read_text())["best_auc"]
+    ranked = [f for f in folders if scores.get(f) is not None]
+    if not ranked:
+        raise SystemExit(f"recipe: no finished people run in {runs} ({', '.join(folders)})")
+    chosen = max(ranked, key=lambda f: scores[f])  # max keeps the first of equals
+    target = runs / "people"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(runs / chosen, target)
+    choice = {
+        "chosen": chosen,
+        "criterion": f"best self-blend AUC on the tune people (--val-seed {VAL_SEED})",
+        "best_val_auc": scores,
+    }
+    (target / "choice.json").write_text(json.dumps(choice, indent=1) + "\n")
+    return choice
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m converter.recipe", description=__doc__.split("\n")[0]
     )
-    p.add_argument("--runs", type=Path, default=Path("runs"), help="folder for the three runs")
+    p.add_argument("--runs", type=Path, default=Path("runs"), help="folder for the runs")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--people-runs", type=int, default=3, help="people-stage seeds to draw, best kept"
+    )
+    p.add_argument(
+        "--from",
+        dest="start",
+        choices=STAGE_NAMES,
+        default=STAGE_NAMES[0],
+        help="skip the stages before this one (their runs must exist)",
+    )
     p.add_argument("--workers", type=int, default=1, help="converter.train --workers")
-    p.add_argument("--minutes", type=float, default=None, help="wall-time budget for all three")
+    p.add_argument("--minutes", type=float, default=None, help="wall-time budget for every run")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args, passthrough = p.parse_known_args(argv)
     extra = passthrough + (["--quiet"] if args.quiet else [])
     deadline = time.time() + args.minutes * 60 if args.minutes else None
-    steps_left = sum(steps for _, steps, _ in STAGES)
-    for (name, steps, _), train_args in zip(
-        STAGES, commands(args.runs, args.seed, args.workers, extra), strict=True
-    ):
+    planned = list(
+        zip(
+            runs_of(args.seed, args.people_runs),
+            commands(args.runs, args.seed, args.workers, extra, args.people_runs),
+            strict=True,
+        )
+    )
+    start = STAGE_NAMES.index(args.start)
+    todo = [(run, a) for run, a in planned if STAGE_NAMES.index(run[0]) >= start]
+    steps_left = sum(run[3] for run, _ in todo)
+    for (_, folder, _, steps), train_args in todo:
         if deadline is not None:
             share = max(0.1, (deadline - time.time()) / 60 * steps / steps_left)
             train_args += ["--minutes", f"{share:.2f}"]
         steps_left -= steps
         print(
-            f"recipe: {name}: python -m converter.train {' '.join(train_args)}",
+            f"recipe: {folder}: python -m converter.train {' '.join(train_args)}",
             file=sys.stderr,
             flush=True,
         )
         done = subprocess.run([sys.executable, "-m", "converter.train", *train_args], check=False)
         if done.returncode != 0:
-            print(f"recipe: {name} failed (exit {done.returncode})", file=sys.stderr)
+            print(f"recipe: {folder} failed (exit {done.returncode})", file=sys.stderr)
             return done.returncode
+    people = [folder for (stage, folder, _, _), _ in planned if stage == "people"]
+    choice = choose(args.runs, people)
+    print(f"recipe: choose: {json.dumps(choice)}", file=sys.stderr, flush=True)
     return 0
 
 

@@ -2,18 +2,19 @@
 # The project's GPU work as one call on a lent GPU machine (Keras 3 on JAX, no TensorFlow, no
 # network; README "Retraining", "On a GPU machine"):
 #   1. batch parity: the shipped float model on the GPU against the shipped TFLite file;
-#   2. the reference training recipe (converter/recipe.py) with batches made by the machine's
-#      CPU cores, seed 0, then seed 1 with the time that is left;
-#   3. a summary of both recipes' runs (steps, images/s, best tune AUC) in training_gpu.json.
+#   2. the reference training recipe (converter/recipe.py: stage1, reference, three people
+#      seeds, the best kept) with batches made by the machine's CPU cores;
+#   3. a summary of its runs (steps, images/s, best tune AUC) in training_gpu.json.
 # Everything lands in $OUT (device tool) or /tmp/gpu_job; the command prints a short table last.
 #
 # Prepare here first: the Python wheels the machine lacks, for its Python 3.12 (README), into
 # .whl/ (git-ignored through .git/info/exclude). Then call the device tool with
 #   command: bash tools/gpu_job.sh   carry: [".whl", "assets/faces", "assets/models"]   timeout_s: 590
 # JOB_SECONDS (default 530) is when the training must be over, counted from the job's start;
-# the recipes share what is left after batch parity and end cut where it runs out. On the H100
-# of 2026-11-26 the whole recipe needed about 7.4 minutes of training and batch parity 40 s; 480
-# seconds cut two of its stages short.
+# the recipe shares what is left after batch parity over its runs by their steps, so a short
+# lease cuts every run alike. On the H100 of 2026-11-26 the recipe with one people run needed
+# about 7.4 minutes of training and batch parity 40 s; with three people runs it needs about
+# 11, so 530 s cuts each run to about three quarters of its steps.
 # PARITY_ARGS and RECIPE_ARGS add options, SLACK (90) is how long a recipe may overrun its time
 # before it is stopped (tests/unit/test_gpu_job.py runs a small version on the CPU).
 set -uo pipefail
@@ -41,34 +42,32 @@ timeout 240 python3 -m converter.batch_parity --out "$OUT/batch_parity_gpu.json"
 echo "batch parity: exit $?"
 
 workers=${WORKERS:-$(($(nproc) > 3 ? $(nproc) - 2 : 1))}
-deadline=$((start + JOB_SECONDS))
-for seed in 0 1; do
-    left=$((deadline - $(date +%s)))
-    if [ "$seed" -gt 0 ] && [ "$left" -lt 150 ]; then
-        echo "== seed $seed skipped: ${left} s left"
-        break
-    fi
-    echo "== recipe, seed $seed, $workers workers, ${left} s"
-    timeout $(((left > 0 ? left : 0) + ${SLACK:-90})) python3 -m converter.recipe --runs "$RUNS/seed$seed" --seed "$seed" \
-        --workers "$workers" --minutes "$(awk -v s="$left" 'BEGIN { printf "%.2f", s / 60 }')" --quiet ${RECIPE_ARGS:-}
-    echo "recipe seed $seed: exit $?"
-    cp "$RUNS/seed$seed/people/best.keras" "$OUT/seed${seed}_people_best.keras" 2>/dev/null
-done
+left=$((start + JOB_SECONDS - $(date +%s)))
+echo "== recipe, $workers workers, ${left} s"
+timeout $(((left > 0 ? left : 0) + ${SLACK:-90})) python3 -m converter.recipe --runs "$RUNS" \
+    --workers "$workers" --minutes "$(awk -v s="$left" 'BEGIN { printf "%.2f", s / 60 }')" --quiet ${RECIPE_ARGS:-}
+echo "recipe: exit $?"
+cp "$RUNS/people/best.keras" "$OUT/people_best.keras" 2>/dev/null
+cp "$RUNS/people/choice.json" "$OUT/choice.json" 2>/dev/null
 
 python3 - "$RUNS" "$OUT/training_gpu.json" <<'EOF'
 import json, sys
 from pathlib import Path
 runs, out = Path(sys.argv[1]), Path(sys.argv[2])
 summary = {}
-order = {"stage1": 0, "reference": 1, "people": 2}
-states = runs.glob("seed*/*/state.json")
-for state in sorted(states, key=lambda p: (p.parent.parent.name, order.get(p.parent.name, 3))):
+for state in sorted(runs.glob("*/state.json"), key=lambda p: p.stat().st_mtime):
+    if state.parent.name == "people":
+        continue  # the chosen people run's copy
     s = json.loads(state.read_text())
-    summary[f"{state.parent.parent.name}/{state.parent.name}"] = s
+    summary[state.parent.name] = s
     last = s["history"][-1] if s["history"] else {}
-    print(f"{state.parent.parent.name}/{state.parent.name:10s} step {s['step']:5d} of "
-          f"{s['args']['steps']:>5s}  best tune AUC {s['best_auc'] or 0:.4f}  "
-          f"{last.get('minutes', 0):6.2f} min  {last.get('img_s', 0):7.1f} img/s")
+    print(f"{state.parent.name:13s} step {s['step']:5d} of {s['args']['steps']:>5s}  "
+          f"best tune AUC {s['best_auc'] or 0:.4f}  {last.get('minutes', 0):6.2f} min  "
+          f"{last.get('img_s', 0):7.1f} img/s")
+choice = runs / "people" / "choice.json"
+if choice.exists():
+    summary["choice"] = json.loads(choice.read_text())
+    print("chosen:", summary["choice"]["chosen"])
 out.write_text(json.dumps(summary, indent=1))
 EOF
 python3 -c "

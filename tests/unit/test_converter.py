@@ -168,3 +168,23 @@ def test_a_batch_norm_after_an_activation_is_not_folded():
     assert "BatchNormalization" in layer_kinds(folded)
     x = np.random.default_rng(10).random((2, 16, 16, 3), dtype=np.float32)
     np.testing.assert_allclose(np.asarray(folded(x)), np.asarray(model(x)), rtol=1e-4, atol=1e-5)
+
+
+def test_metadata_records_the_run_chain_and_the_recipes_seed_choice(tmp_path):
+    import json
+
+    from converter.export import training_record
+
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "people").mkdir()
+    reference = {"step": 5000, "best_auc": 0.79, "args": {"init": "None"}, "history": []}
+    people = {"step": 2000, "best_auc": 0.81, "history": [{"step": 250}]}
+    people["args"] = {"init": str(tmp_path / "reference" / "best.keras"), "seed": "1"}
+    (tmp_path / "reference" / "state.json").write_text(json.dumps(reference))
+    (tmp_path / "people" / "state.json").write_text(json.dumps(people))
+    record = training_record(tmp_path / "people" / "state.json")
+    assert [r["run"] for r in record["runs"]] == ["reference", "people"] and "choice" not in record
+    choice = {"chosen": "people-seed1", "best_val_auc": {"people-seed0": 0.8, "people-seed1": 0.81}}
+    (tmp_path / "people" / "choice.json").write_text(json.dumps(choice))
+    record = training_record(tmp_path / "people" / "state.json")
+    assert record["choice"] == choice and record["runs"][-1]["best_val_auc"] == 0.81

@@ -2,7 +2,8 @@
 
 The GPU machine has Keras on JAX and no TensorFlow; .cache/venv-jax (benchmarks/
 requirements-jax.txt) is the same here, so the job runs as it would there: batch parity on 32
-inputs, then the three-run recipe cut to a few steps each with two batch-making processes.
+inputs, then the recipe (two people seeds instead of three) cut to a few steps a run, with two
+batch-making processes.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def test_gpu_job_runs_parity_and_the_recipe_and_summarises(tmp_path):
         "SLACK": "400",
         "WORKERS": "2",
         "PARITY_ARGS": "--limit 32 --batch 16",
-        "RECIPE_ARGS": "--batch 4 --val-fakes 8 --eval-every 1000",
+        "RECIPE_ARGS": "--people-runs 2 --batch 4 --val-fakes 8 --eval-every 1000",
     }
     env.pop("PYTHONPATH", None)
     done = subprocess.run(
@@ -48,10 +49,14 @@ def test_gpu_job_runs_parity_and_the_recipe_and_summarises(tmp_path):
     parity = json.loads((out / "batch_parity_gpu.json").read_text())
     assert parity["n"] == 32 and parity["passed"] and parity["keras"]["backend"] == "jax"
     summary = json.loads((out / "training_gpu.json").read_text())
-    assert sorted(summary) == ["seed0/people", "seed0/reference", "seed0/stage1"], log[-3000:]
+    choice = summary.pop("choice")
+    assert list(summary) == ["stage1", "reference", "people-seed0", "people-seed1"], log[-3000:]
     for run in summary.values():
         assert run["step"] >= 1 and run["history"][-1]["step"] == run["step"]  # cut, evaluated
         assert run["args"]["workers"] == "2" and run["args"]["batch"] == "4"
-    assert summary["seed0/people"]["args"]["label_smoothing"] == "0.1"
-    assert (out / "seed0_people_best.keras").stat().st_size > 1_000_000
-    assert "seed 1 skipped" in log and "best tune AUC" in log and (out / "gpu_job.log").exists()
+    assert summary["people-seed1"]["args"]["label_smoothing"] == "0.1"
+    assert choice["chosen"] in ("people-seed0", "people-seed1")
+    assert json.loads((out / "choice.json").read_text()) == choice
+    assert (out / "people_best.keras").stat().st_size > 1_000_000
+    assert "best tune AUC" in log and "chosen: people-seed" in log
+    assert (out / "gpu_job.log").exists()

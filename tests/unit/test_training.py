@@ -81,22 +81,54 @@ def test_a_dead_batch_maker_is_reported_not_waited_on(faces):
             batches.close()
 
 
-def test_recipe_chains_its_three_runs():
+def test_recipe_chains_its_runs_and_draws_three_people_seeds():
     from converter.recipe import commands
 
-    first, second, third = commands(ROOT / "r", seed=2, workers=4, extra=["--quiet"])
+    first, second, *people = commands(ROOT / "r", seed=2, workers=4, extra=["--quiet"])
     assert first[first.index("--out") + 1] == str(ROOT / "r" / "stage1")
     assert second[second.index("--init") + 1] == str(ROOT / "r" / "stage1" / "last.keras")
-    assert third[third.index("--init") + 1] == str(ROOT / "r" / "reference" / "best.keras")
-    assert third[third.index("--label-smoothing") + 1] == "0.1"
-    for args in (first, second, third):
-        assert args[args.index("--seed") + 1] == "2" and args[args.index("--workers") + 1] == "4"
+    assert [a[a.index("--out") + 1] for a in people] == [
+        str(ROOT / "r" / f"people-seed{s}") for s in (2, 3, 4)
+    ]
+    for args in people:
+        assert args[args.index("--init") + 1] == str(ROOT / "r" / "reference" / "best.keras")
+        assert args[args.index("--label-smoothing") + 1] == "0.1"
+    assert [a[a.index("--seed") + 1] for a in (first, second, *people)] == list("22234")
+    for args in (first, second, *people):
+        assert args[args.index("--workers") + 1] == "4"
         assert args[-1] == "--quiet" and "assets/faces/tune" in args
         parsed = train_mod.parse_args(args)  # every flag is one converter.train takes
         assert train_mod.val_seed(parsed) == 1  # the same tune self-blends for every seed
     assert (
         train_mod.val_seed(train_mod.parse_args(["--data", "d", "--out", "o", "--seed", "4"])) == 5
     )
+
+
+def test_recipe_keeps_the_people_run_with_the_best_tune_auc(tmp_path):
+    from converter import recipe
+
+    for seed, auc in ((0, 0.79), (1, 0.82), (2, 0.82), (3, None)):
+        run = tmp_path / f"people-seed{seed}"
+        run.mkdir()
+        (run / "state.json").write_text(json.dumps({"best_auc": auc, "step": 9}))
+        (run / "best.keras").write_text(f"weights of seed {seed}")
+    (tmp_path / "people").mkdir()
+    (tmp_path / "people" / "stale.keras").write_text("from an earlier recipe")
+    # --from choose trains nothing: it only makes the choice again
+    assert recipe.main(["--runs", str(tmp_path), "--from", "choose", "--people-runs", "4"]) == 0
+    chosen = tmp_path / "people"
+    assert (chosen / "best.keras").read_text() == "weights of seed 1"  # first of the tie
+    assert not (chosen / "stale.keras").exists()
+    choice = json.loads((chosen / "choice.json").read_text())
+    assert choice["chosen"] == "people-seed1"
+    assert choice["best_val_auc"] == {  # a run never evaluated is listed, not chosen
+        "people-seed0": 0.79,
+        "people-seed1": 0.82,
+        "people-seed2": 0.82,
+        "people-seed3": None,
+    }
+    with pytest.raises(SystemExit, match="no finished people run"):
+        recipe.choose(tmp_path, ["people-seed7"])
 
 
 def test_split_keeps_each_source_on_one_side(faces):
