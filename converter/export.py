@@ -127,7 +127,11 @@ def parse_args(argv=None):
         help="variants in order of preference: the first that passes the parity gate serves",
     )
     p.add_argument("--name", default="seed-cnn-sbi")
-    p.add_argument("--version", default=datetime.now(UTC).strftime("%Y.%m.%d"))
+    p.add_argument(
+        "--version",
+        default=datetime.now(UTC).strftime("%Y.%m.%d.%H%M"),
+        help="default: the export's UTC date and time (two models made on one day differ)",
+    )
     p.add_argument("--target-fpr", type=float, default=TARGET_FPR)
     p.add_argument("--eval-fakes", type=int, default=EVAL_FAKES)
     p.add_argument("--calibration", type=int, default=200, help="calibration pairs")

@@ -7,7 +7,7 @@ blend setting per clip, over several blend seeds. For each source it prints, ove
 the smallest gap between the lowest middle-third frame and the highest outer-third frame (the
 test asserts > 0 for seed 0), the smallest margin of the middle third's mean over each outer
 third's (the test asserts > 0.3), and seed 0's clip scores and labels, real and fake (the
-aggregate the verdict reports, with the model's threshold).
+aggregate the verdict reports, with the model's threshold) and mean frame scores by third.
 
     .venv/bin/python -m tools.experiments.video_thirds [--model models/reference] [--seeds 12]
 """
@@ -67,16 +67,19 @@ def main(argv: list[str] | None = None) -> int:
                 if seed == 0:
                     r, real_score, real_label = thirds(scanner, real)
                     clips = {"real": (real_score, real_label), "fake": (fake_score, fake_label)}
-                    outer = np.r_[r[:8], r[16:]]
-                    real_range = f"{outer.mean():.2f} outer / {r[8:16].mean():.2f} middle"
+                    means = [
+                        f"{t[:8].mean():.2f}/{t[8:16].mean():.2f}/{t[16:].mean():.2f}"
+                        for t in (r, s)
+                    ]
             first, middle, last = s[:8], s[8:16], s[16:]
             gaps.append(middle.min() - max(first.max(), last.max()))
             margins.append(middle.mean() - max(first.mean(), last.mean()))
         print(
-            f"{name:14s} smallest gap {min(gaps):+.2f} (seed 0 {gaps[0]:+.2f}), smallest "
+            f"{name:14s} gap > 0 on {sum(g > 0 for g in gaps)} of {len(gaps)} seeds, "
+            f"smallest gap {min(gaps):+.2f} (seed 0 {gaps[0]:+.2f}), smallest "
             f"margin {min(margins):+.2f} (seed 0 {margins[0]:+.2f}); seed 0 clips: real "
             f"{clips['real'][0]:.2f} {clips['real'][1]}, fake {clips['fake'][0]:.2f} "
-            f"{clips['fake'][1]}; real clip frame means {real_range}"
+            f"{clips['fake'][1]}; mean frame score by third, real {means[0]}, fake {means[1]}"
         )
     return 0
 
