@@ -135,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=None, help="wall-time budget for every run")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args, passthrough = p.parse_known_args(argv)
+    if args.people_runs < 1:
+        p.error("--people-runs must be at least 1")
     extra = passthrough + (["--quiet"] if args.quiet else [])
     deadline = time.time() + args.minutes * 60 if args.minutes else None
     planned = list(

@@ -129,6 +129,8 @@ def test_recipe_keeps_the_people_run_with_the_best_tune_auc(tmp_path):
     }
     with pytest.raises(SystemExit, match="no finished people run"):
         recipe.choose(tmp_path, ["people-seed7"])
+    with pytest.raises(SystemExit):  # argparse's usage error
+        recipe.main(["--runs", str(tmp_path), "--people-runs", "0"])
 
 
 def test_split_keeps_each_source_on_one_side(faces):
