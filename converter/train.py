@@ -129,21 +129,30 @@ def step_batch(faces: FaceSet, seed: int, step: int, batch: int, difficulty, wei
     return make_batch(faces, np.random.default_rng([seed, step]), batch, difficulty(step), weights)
 
 
-def _produce(faces, seed, batch, difficulty, power, first, stride, out, stop=None) -> None:
+def _put(out, item, stop=None) -> bool:
+    """Put into a bounded queue, giving up (False) once `stop` is set."""
+    while True:
+        if stop is not None and stop.is_set():
+            return False
+        try:
+            out.put(item, timeout=1)
+            return True
+        except queue.Full:
+            continue
+
+
+def _produce(
+    faces, seed, batch, difficulty, power, first, stride, out, stop=None, ready=False
+) -> None:
     """The batches of steps first, first + stride, ... into `out`, until `stop` is set (a
-    thread) or the process is ended (a worker process, which has no `stop`)."""
+    thread) or the process is ended (a worker process, which has no `stop`); `ready`: as model
+    input (normalised), else uint8 as made."""
     weights = source_weights(faces, power)
     step = first
     while True:
-        item = step_batch(faces, seed, step, batch, difficulty, weights)
-        while True:
-            if stop is not None and stop.is_set():
-                return
-            try:
-                out.put(item, timeout=1)
-                break
-            except queue.Full:
-                continue
+        x, y = step_batch(faces, seed, step, batch, difficulty, weights)
+        if not _put(out, (normalise(x) if ready else x, y), stop):
+            return
         step += stride
 
 
@@ -155,10 +164,17 @@ def _worker(*args) -> None:
     _produce(*args)
 
 
+MAKER_STOPPED = "a batch maker stopped: its traceback is printed above"
+
+
 class Prefetch:
-    """Makes batches ahead of the optimizer: in a background thread (OpenCV and numpy release
-    the GIL), or with workers > 1 in that many processes, taken in turn so the order is the
-    same. Processes are spawned, not forked: the Keras backend's threads are already running."""
+    """Makes batches ahead of the optimizer, as model input (normalised float32): in a
+    background thread (OpenCV and numpy release the GIL), or with workers > 1 in that many
+    processes, taken in turn so the order is the same, and normalised by a staging thread here.
+    Either way the main thread only hands batches to the step: normalising a batch (16-26 ms)
+    and unpickling it from a worker (11-12 ms) ran in series with the step before
+    (tools/experiments/host_costs.py). Workers send uint8, a quarter of the bytes. Processes are
+    spawned, not forked: the Keras backend's threads are already running."""
 
     def __init__(
         self,
@@ -173,9 +189,11 @@ class Prefetch:
         self.turn, self.procs, self.stop = 0, [], threading.Event()
         args = (faces, seed, batch, difficulty, power)
         if workers <= 1:
-            self.queues: list = [queue.Queue(maxsize=6)]
+            self.ready: queue.Queue = queue.Queue(maxsize=3)
             thread = threading.Thread(
-                target=_produce, args=(*args, start, 1, self.queues[0], self.stop), daemon=True
+                target=_produce,
+                args=(*args, start, 1, self.ready, self.stop, True),
+                daemon=True,
             )
             thread.start()
             self.makers: list = [thread]
@@ -189,18 +207,39 @@ class Prefetch:
             proc.start()
             self.procs.append(proc)
         self.makers = self.procs
+        self.ready = queue.Queue(maxsize=2)
+        threading.Thread(target=self._stage, daemon=True).start()
 
-    def get(self):
+    def _take(self):
+        """The next uint8 batch from the workers, in turn; None once stopped."""
         q = self.queues[self.turn]
         self.turn = (self.turn + 1) % len(self.queues)
-        while True:
+        while not self.stop.is_set():
             try:
-                return q.get(timeout=5)
+                return q.get(timeout=1)
             except queue.Empty:
                 if not all(maker.is_alive() for maker in self.makers):
-                    raise RuntimeError(
-                        "a batch maker stopped: its traceback is printed above"
-                    ) from None
+                    raise RuntimeError(MAKER_STOPPED) from None
+        return None
+
+    def _stage(self) -> None:
+        try:
+            while (item := self._take()) is not None:
+                _put(self.ready, (normalise(item[0]), item[1]), self.stop)
+        except RuntimeError as e:
+            _put(self.ready, e, self.stop)
+
+    def get(self):
+        while True:
+            try:
+                item = self.ready.get(timeout=5)
+            except queue.Empty:
+                if not all(maker.is_alive() for maker in self.makers):
+                    raise RuntimeError(MAKER_STOPPED) from None
+                continue
+            if isinstance(item, RuntimeError):
+                raise item
+            return item
 
     def close(self) -> None:
         self.stop.set()
@@ -389,7 +428,7 @@ def _loop(args, model, batches, state, x_val, y_val) -> None:
 
     while state["step"] < args.steps:
         x, y = batches.get()
-        loss = float(model.train_on_batch(normalise(x), y))
+        loss = float(model.train_on_batch(x, y))  # x is model input already (Prefetch)
         losses.append(loss)
         state["step"] += 1
         step = state["step"]

@@ -66,7 +66,8 @@ def test_batches_depend_on_seed_and_step_not_on_how_many_workers_make_them(faces
         finally:
             batches.close()
         for (x, y), (ex, ey) in zip(got, expected, strict=True):
-            assert np.array_equal(x, ex) and np.array_equal(y, ey), workers
+            assert x.dtype == np.float32  # handed over as model input
+            assert np.array_equal(x, normalise(ex)) and np.array_equal(y, ey), workers
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
