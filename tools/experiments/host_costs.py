@@ -1,9 +1,10 @@
 """What the training process does on the host for every step, measured on this machine: turning a
 batch of 32 uint8 crops into the float32 model input (`normalise`), and taking a batch from a
 spawned batch-making process through its queue (the pickled 4.8 MB batch). On the H100 lease of
-2026-11-26 the recipe ran at 650-810 images/s (40-50 ms a step) with 14 workers; these two costs
-are paid in the main process, one after the other with the step (Keras's train_on_batch returns
-the loss as a host number, so nothing overlaps). README, "Retraining", "On a GPU machine".
+2026-11-26 the recipe ran at 650-810 images/s (40-50 ms a step) with 14 workers; then these two
+costs were paid in the main process, one after the other with the step (Keras's train_on_batch
+returns the loss as a host number, so nothing overlaps). Since then converter.train's Prefetch
+pays them in a thread, ahead of the step. README, "Retraining", "On a GPU machine".
 
     .venv/bin/python tools/experiments/host_costs.py
 """
