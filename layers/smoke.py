@@ -35,12 +35,6 @@ def _under(module: str, root: Path) -> bool:
     return path.is_relative_to(root)
 
 
-def serving_model(model_dir: Path) -> Path:
-    """The TFLite file the metadata says serves (the parity gate's choice)."""
-    meta = json.loads((model_dir / "metadata.json").read_text())
-    return model_dir / meta["files"][meta["serving"]]["path"]
-
-
 def run_model(path: Path) -> dict:
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
@@ -191,7 +185,9 @@ def main() -> None:
         )
 
     report["video"] = decode_video(project)
-    report["seed_cnn"] = run_model(serving_model(project / "models/reference"))
+    from deepfake_scanner.artifacts import resolve  # the file serving loads (parity gate's pick)
+
+    report["seed_cnn"] = run_model(resolve(project / "models/reference").path)
     detector = project / "assets/models/face_detection_full_range.tflite"
     image = args.image or pick_image(project)
     report["blazeface"] = run_model(detector) if detector.exists() else None
