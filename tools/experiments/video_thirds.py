@@ -18,12 +18,11 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from deepfake_scanner import paths
 from deepfake_scanner.scan import Scanner
-from tools.make_samples import middle_third_clips, pan, read_frames
+from tools.make_samples import middle_third_clips, pan, read_frames, read_image
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = {
@@ -34,13 +33,6 @@ SOURCES = {
         read_image(ROOT / "assets/faces/eval/matplotlib/grace_hopper.jpg"), 60
     ),
 }
-
-
-def read_image(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise SystemExit(f"cannot read {path}: run make setup")
-    return image
 
 
 def thirds(scanner: Scanner, clip: Path) -> tuple[np.ndarray, float | None, str]:

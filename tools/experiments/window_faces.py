@@ -22,6 +22,7 @@ import numpy as np
 from converter.data import MIN_FACE
 from deepfake_scanner import paths
 from deepfake_scanner.faces import FaceDetector
+from tools.make_samples import read_image
 
 WINDOW, STRIDE, CONTEXT = 384, 192, 2.2
 
@@ -54,9 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     detector = FaceDetector(paths.DETECTOR, threads=1)
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.images:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise SystemExit(f"cannot read {path}")
+        image = read_image(path)
         boxes = window_boxes(detector, image)
         h, w = image.shape[:2]
         for k, (x, y, bw, bh) in enumerate(boxes):
