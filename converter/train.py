@@ -164,9 +164,6 @@ def _worker(*args) -> None:
     _produce(*args)
 
 
-MAKER_STOPPED = "a batch maker stopped: its traceback is printed above"
-
-
 class Prefetch:
     """Makes batches ahead of the optimizer, as model input (normalised float32): in a
     background thread (OpenCV and numpy release the GIL), or with workers > 1 in that many
@@ -210,36 +207,35 @@ class Prefetch:
         self.ready = queue.Queue(maxsize=2)
         threading.Thread(target=self._stage, daemon=True).start()
 
+    def _alive(self) -> bool:
+        return all(maker.is_alive() for maker in self.makers)
+
     def _take(self):
-        """The next uint8 batch from the workers, in turn; None once stopped."""
+        """The next uint8 batch from the workers, in turn; None once stopped or a worker died
+        (get() then reports it)."""
         q = self.queues[self.turn]
         self.turn = (self.turn + 1) % len(self.queues)
         while not self.stop.is_set():
             try:
                 return q.get(timeout=1)
             except queue.Empty:
-                if not all(maker.is_alive() for maker in self.makers):
-                    raise RuntimeError(MAKER_STOPPED) from None
+                if not self._alive():
+                    return None
         return None
 
     def _stage(self) -> None:
-        try:
-            while (item := self._take()) is not None:
-                _put(self.ready, (normalise(item[0]), item[1]), self.stop)
-        except RuntimeError as e:
-            _put(self.ready, e, self.stop)
+        while (item := self._take()) is not None:
+            _put(self.ready, (normalise(item[0]), item[1]), self.stop)
 
     def get(self):
         while True:
             try:
-                item = self.ready.get(timeout=5)
+                return self.ready.get(timeout=5)
             except queue.Empty:
-                if not all(maker.is_alive() for maker in self.makers):
-                    raise RuntimeError(MAKER_STOPPED) from None
-                continue
-            if isinstance(item, RuntimeError):
-                raise item
-            return item
+                if not self._alive():
+                    raise RuntimeError(
+                        "a batch maker stopped: its traceback is printed above"
+                    ) from None
 
     def close(self) -> None:
         self.stop.set()
