@@ -412,6 +412,7 @@ def _loop(args, model, batches, state, x_val, y_val) -> None:
     deadline = time.time() + args.minutes * 60 if args.minutes else None
     losses: list[float] = []
     t_start, step0 = time.time(), state["step"]
+    interval_step = step0
     bar = None
     if not args.quiet:
         from tqdm import tqdm
@@ -422,9 +423,13 @@ def _loop(args, model, batches, state, x_val, y_val) -> None:
         model.save(last_path)
         state_path.write_text(json.dumps(state, indent=1))
 
+    waited = stepped = 0.0  # seconds since the last evaluation: taking batches, the steps
     while state["step"] < args.steps:
+        t0 = time.perf_counter()
         x, y = batches.get()
+        t1 = time.perf_counter()
         loss = float(model.train_on_batch(x, y))  # x is model input already (Prefetch)
+        waited, stepped = waited + t1 - t0, stepped + time.perf_counter() - t1
         losses.append(loss)
         state["step"] += 1
         step = state["step"]
@@ -449,7 +454,13 @@ def _loop(args, model, batches, state, x_val, y_val) -> None:
                 "val_auc": round(val_auc, 4),
                 "minutes": round((time.time() - t_start) / 60, 2),
                 "img_s": round((step - step0) * args.batch / (time.time() - t_start), 1),
+                # where a step's time went since the last evaluation: waiting for a batch, and
+                # the optimizer step with its loss back on the host (which of them limits)
+                "wait_ms": round(1000 * waited / (step - interval_step), 1),
+                "step_ms": round(1000 * stepped / (step - interval_step), 1),
             }
+            waited = stepped = 0.0
+            interval_step = step
             state["history"].append(entry)
             print(json.dumps(entry), file=sys.stderr, flush=True)
             if state["best_auc"] is None or val_auc > state["best_auc"]:

@@ -63,7 +63,8 @@ for state in sorted(runs.glob("*/state.json"), key=lambda p: p.stat().st_mtime):
     last = s["history"][-1] if s["history"] else {}
     print(f"{state.parent.name:13s} step {s['step']:5d} of {s['args']['steps']:>5s}  "
           f"best tune AUC {s['best_auc'] or 0:.4f}  {last.get('minutes', 0):6.2f} min  "
-          f"{last.get('img_s', 0):7.1f} img/s")
+          f"{last.get('img_s', 0):7.1f} img/s  per step: wait "
+          f"{last.get('wait_ms', 0):5.1f} ms, step {last.get('step_ms', 0):5.1f} ms")
 choice = runs / "people" / "choice.json"
 if choice.exists():
     summary["choice"] = json.loads(choice.read_text())

@@ -167,6 +167,10 @@ def test_training_run_checkpoints_and_resumes(tmp_path):
     train_mod.main([*common, "--steps", "6", "--resume"])
     state = json.loads((out / "state.json").read_text())
     assert state["step"] == 6 and len(state["history"]) == 2
+    # each evaluation says where its steps' time went, per step since the one before (or the
+    # resume): a step always takes some time, and waiting for a batch never takes less than none
+    for entry in state["history"]:
+        assert entry["step_ms"] > 0 and entry["wait_ms"] >= 0
 
 
 @pytest.mark.slow
