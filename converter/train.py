@@ -171,7 +171,8 @@ class Prefetch:
     Either way the main thread only hands batches to the step: normalising a batch (16-26 ms)
     and unpickling it from a worker (11-12 ms) ran in series with the step before
     (tools/experiments/host_costs.py). Workers send uint8, a quarter of the bytes. Processes are
-    spawned, not forked: the Keras backend's threads are already running."""
+    spawned, not forked: the Keras backend's threads are already running. host_normalise=False
+    hands over uint8 batches, for a loop that normalises on the device (device_input)."""
 
     def __init__(
         self,
@@ -182,14 +183,16 @@ class Prefetch:
         start: int,
         power: float,
         workers: int = 1,
+        host_normalise: bool = True,
     ) -> None:
         self.turn, self.procs, self.stop = 0, [], threading.Event()
+        self.host_normalise = host_normalise
         args = (faces, seed, batch, difficulty, power)
         if workers <= 1:
             self.ready: queue.Queue = queue.Queue(maxsize=3)
             thread = threading.Thread(
                 target=_produce,
-                args=(*args, start, 1, self.ready, self.stop, True),
+                args=(*args, start, 1, self.ready, self.stop, host_normalise),
                 daemon=True,
             )
             thread.start()
@@ -225,7 +228,8 @@ class Prefetch:
 
     def _stage(self) -> None:
         while (item := self._take()) is not None:
-            _put(self.ready, (normalise(item[0]), item[1]), self.stop)
+            x = normalise(item[0]) if self.host_normalise else item[0]
+            _put(self.ready, (x, item[1]), self.stop)
 
     def get(self):
         while True:
@@ -246,12 +250,43 @@ class Prefetch:
         self.procs = []
 
 
-def predict(model, x_uint8: np.ndarray, batch: int = 64) -> np.ndarray:
+def predict(model, x_uint8: np.ndarray, batch: int = 64, to_input=None) -> np.ndarray:
+    to_input = to_input or normalise
     out = [
-        model(normalise(x_uint8[i : i + batch]), training=False)
+        model(to_input(x_uint8[i : i + batch]), training=False)
         for i in range(0, len(x_uint8), batch)
     ]
     return np.concatenate([np.asarray(o, np.float32).reshape(-1) for o in out])
+
+
+def device_input(where: str, keras):
+    """How the loop turns a uint8 batch into model input: None, Prefetch normalises it on the
+    host (numpy, in its thread), or a function compiled for the JAX backend's device. On the
+    H200 lease of 2026-11-26 the host way limited training: each step waited 15-16 ms for a
+    batch and took 10-14 ms, as one staging thread unpickled and normalised every batch of
+    fourteen workers. On a GPU the device way costs microseconds and sends a quarter of the
+    bytes. `where`: host, device, or auto (device on JAX with a GPU)."""
+    backend = keras.backend.backend()
+    if where == "auto":
+        if backend != "jax":
+            return None
+        import jax
+
+        where = "host" if jax.default_backend() == "cpu" else "device"
+    if where == "host":
+        return None
+    if backend != "jax":
+        raise SystemExit(f"--normalise device needs the JAX backend (this one is {backend})")
+    import jax
+    import jax.numpy as jnp
+
+    rgb, scale, offset = SPEC.channels == "RGB", np.float32(SPEC.scale), np.float32(SPEC.offset)
+
+    @jax.jit
+    def to_input(x):  # preprocess.normalise, on the device
+        return (x[..., ::-1] if rgb else x).astype(jnp.float32) * scale + offset
+
+    return to_input
 
 
 def build_training_model(args, keras):
@@ -334,6 +369,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=1,
         help="processes making batches; on a GPU machine about its CPU cores less two",
     )
+    p.add_argument(
+        "--normalise",
+        default="auto",
+        choices=["auto", "host", "device"],
+        help="where uint8 batches become float32 input; auto: on the device with JAX on a GPU",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -359,6 +400,7 @@ def val_seed(args) -> int:
 
 
 def train(args) -> dict:
+    started = time.time()  # --minutes counts from here: loading, workers and compiling count
     keras = keras_module()
     keras.utils.set_random_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -390,6 +432,7 @@ def train(args) -> dict:
         if args.init is not None:
             model.set_weights(keras.models.load_model(args.init, compile=False).get_weights())
 
+    to_input = device_input(args.normalise, keras)
     batches = Prefetch(
         train_faces,
         args.seed,
@@ -398,18 +441,21 @@ def train(args) -> dict:
         state["step"],
         args.source_power,
         args.workers,
+        host_normalise=to_input is None,
     )
+    deadline = started + args.minutes * 60 if args.minutes else None
     try:
-        _loop(args, model, batches, state, x_val, y_val)
+        _loop(args, model, batches, state, (x_val, y_val), to_input, deadline)
     finally:
         batches.close()
     return state
 
 
-def _loop(args, model, batches, state, x_val, y_val) -> None:
-    """Optimizer steps until --steps or --minutes, with evaluation and checkpoints."""
+def _loop(args, model, batches, state, val, to_input, deadline) -> None:
+    """Optimizer steps until --steps or the deadline (--minutes), with evaluation and
+    checkpoints; `to_input` (device_input) makes model input of uint8 batches, if it is set."""
     state_path, last_path = args.out / "state.json", args.out / "last.keras"
-    deadline = time.time() + args.minutes * 60 if args.minutes else None
+    x_val, y_val = val
     losses: list[float] = []
     t_start, step0 = time.time(), state["step"]
     interval_step = step0
@@ -427,6 +473,8 @@ def _loop(args, model, batches, state, x_val, y_val) -> None:
     while state["step"] < args.steps:
         t0 = time.perf_counter()
         x, y = batches.get()
+        if to_input is not None:
+            x = to_input(x)
         t1 = time.perf_counter()
         loss = float(model.train_on_batch(x, y))  # x is model input already (Prefetch)
         waited, stepped = waited + t1 - t0, stepped + time.perf_counter() - t1
@@ -447,7 +495,7 @@ def _loop(args, model, batches, state, x_val, y_val) -> None:
         out_of_time = deadline is not None and time.time() > deadline
         last = step == args.steps or out_of_time  # a cut run is evaluated where it stops
         if x_val is not None and (step % args.eval_every == 0 or last):
-            val_auc = auc(y_val, predict(model, x_val))
+            val_auc = auc(y_val, predict(model, x_val, to_input=to_input))
             entry = {
                 "step": step,
                 "loss": float(np.mean(losses[-args.eval_every :])),

@@ -60,3 +60,50 @@ def test_gpu_job_runs_parity_and_the_recipe_and_summarises(tmp_path):
     assert (out / "people_best.keras").stat().st_size > 1_000_000
     assert "best tune AUC" in log and "chosen: people-seed" in log
     assert (out / "gpu_job.log").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not JAX_PYTHON.exists(), reason="no .cache/venv-jax (see module docstring)")
+def test_normalising_on_the_device_trains_as_on_the_host(tmp_path):
+    """--normalise device (what a GPU run does by default) must feed the model what
+    preprocess.normalise does on the host: the same steps give the same losses and scores."""
+    check = (
+        "import numpy as np, keras; from converter.train import device_input; "
+        "from deepfake_scanner.preprocess import normalise; "
+        "x = np.random.default_rng(0).integers(0, 256, (2, 224, 224, 3), np.uint8); "
+        "assert device_input('auto', keras) is None, 'JAX on a CPU normalises on the host'; "
+        "d = np.asarray(device_input('device', keras)(x)); "
+        "assert d.dtype == np.float32 and np.array_equal(d, normalise(x))"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [JAX_PYTHON, "-c", check], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    histories = {}
+    for where in ("host", "device"):
+        out = tmp_path / where
+        args = [
+            "--data",
+            "assets/faces/train",
+            "--val-data",
+            "assets/faces/tune",
+            "--out",
+            str(out),
+        ]
+        args += ["--steps", "4", "--batch", "4", "--eval-every", "2", "--val-fakes", "8"]
+        args += ["--quiet", "--normalise", where]
+        done = subprocess.run(
+            [JAX_PYTHON, "-m", "converter.train", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        histories[where] = json.loads((out / "state.json").read_text())["history"]
+    host, device = histories["host"], histories["device"]
+    assert [h["step"] for h in host] == [h["step"] for h in device] == [2, 4]
+    for h, d in zip(host, device, strict=True):
+        assert abs(h["loss"] - d["loss"]) < 1e-4 and abs(h["val_auc"] - d["val_auc"]) < 1e-3
