@@ -387,10 +387,12 @@ def split(args) -> tuple[FaceSet, FaceSet]:
     if args.val_data is not None:
         return load_faces(args.data, args.cache), load_faces(args.val_data, args.cache)
     if labelled_files(args.data, "train") is not None:
-        return (
-            load_faces(args.data, args.cache, "train"),
-            load_faces(args.data, args.cache, "validation"),
-        )
+        train = load_faces(args.data, args.cache, "train")
+        if labelled_files(args.data, "validation") is not None:
+            return train, load_faces(args.data, args.cache, "validation")
+        # Train/ without Validation/ (e.g. Train + Test): a split of Train/ by source file, not
+        # the whole folder read as real faces
+        return split_by_source(train, args.val_fraction, args.seed)
     return split_by_source(load_faces(args.data, args.cache), args.val_fraction, args.seed)
 
 

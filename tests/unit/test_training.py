@@ -231,3 +231,14 @@ def test_labelled_real_fake_layout_trains(tmp_path):
     )
     assert (tmp_path / "run" / "best.keras").exists()
     assert ASSETS.exists()
+    # the Kaggle layout without a Validation/ folder (Train/ + Test/): validation is a split of
+    # Train/ by source file, labelled as Train/ labels it, never the whole dataset read as reals
+    kaggle = tmp_path / "kaggle"
+    shutil.copytree(data, kaggle / "Train")
+    shutil.copytree(samples / "real", kaggle / "Test" / "Real")
+    args = train_mod.parse_args(["--data", str(kaggle), "--out", str(tmp_path / "k")])
+    args.cache, args.val_fraction = tmp_path / "cache", 0.4
+    train, val = train_mod.split(args)
+    assert len(train) + len(val) == len(labelled) and len(val) > 0
+    assert not set(train.sources) & set(val.sources)
+    assert set(train.labels.tolist()) | set(val.labels.tolist()) == {0, 1}
