@@ -4,7 +4,9 @@ spawned batch-making process through its queue (the pickled 4.8 MB batch). On th
 2026-11-26 the recipe ran at 650-810 images/s (40-50 ms a step) with 14 workers; then these two
 costs were paid in the main process, one after the other with the step (Keras's train_on_batch
 returns the loss as a host number, so nothing overlaps). Since then converter.train's Prefetch
-pays them in a thread, ahead of the step. README, "Retraining", "On a GPU machine".
+pays them in a thread, ahead of the step; on the H200 lease of 2026-11-26 that one thread was
+the limit (a step waited 15-16 ms for a batch), so on a GPU the batches now stay uint8 and are
+normalised on the device (converter.train --normalise). README, "Retraining", "On a GPU machine".
 
     .venv/bin/python tools/experiments/host_costs.py
 """
