@@ -159,6 +159,14 @@ def self_blend(
 ) -> np.ndarray:
     """A pseudo-fake of `base`. difficulty 0 is the curriculum's easy end: full-strength blend,
     3x colour shift, soft edge; 1 is the full SBI distribution."""
+    return blend_and_mask(base, keypoints, rng, difficulty)[0]
+
+
+def blend_and_mask(
+    base: np.ndarray, keypoints: np.ndarray, rng: Rng, difficulty: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """self_blend, and the float32 weight of the copy at each pixel (the blend mask times the
+    blend ratio): where the fake differs from `base`."""
     strength = 1.0 + 2.0 * (1.0 - difficulty)
     source = _colour(base, rng, strength)
     r = rng.random()
@@ -170,7 +178,7 @@ def self_blend(
     mask = face_mask(base.shape[:2], keypoints, rng, softness=1.0 - difficulty)
     ratio = 1.0 if rng.random() < 1.0 - 0.5 * difficulty else rng.choice([0.25, 0.5, 0.75])
     m = (mask * np.float32(ratio)).astype(np.float32)
-    return cv2.blendLinear(source, base, m, 1.0 - m)
+    return cv2.blendLinear(source, base, m, 1.0 - m), m
 
 
 def frame(

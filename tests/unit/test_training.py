@@ -242,3 +242,16 @@ def test_labelled_real_fake_layout_trains(tmp_path):
     assert len(train) + len(val) == len(labelled) and len(val) > 0
     assert not set(train.sources) & set(val.sources)
     assert set(train.labels.tolist()) | set(val.labels.tolist()) == {0, 1}
+
+
+def test_blend_mask_says_where_the_fake_differs(faces):
+    """blend_and_mask's weight map (the boundary experiment's target) is where the fake differs:
+    outside it the fake is its base pixel for pixel; self_blend makes the same fake."""
+    from converter.selfblend import blend_and_mask, camera, self_blend
+
+    base = camera(faces.crops[0], np.random.default_rng(0))
+    fake, m = blend_and_mask(base, faces.keypoints[0], np.random.default_rng(1))
+    assert m.shape == base.shape[:2] and m.dtype == np.float32
+    assert m.min() >= 0 and m.max() <= 1 and (m > 0).mean() > 0.05
+    assert np.array_equal(fake[m == 0], base[m == 0]) and not np.array_equal(fake, base)
+    assert np.array_equal(self_blend(base, faces.keypoints[0], np.random.default_rng(1)), fake)
