@@ -264,8 +264,10 @@ def device_input(where: str, keras):
     host (numpy, in its thread), or a function compiled for the JAX backend's device. On the
     H200 lease of 2026-11-26 the host way limited training: each step waited 15-16 ms for a
     batch and took 10-14 ms, as one staging thread unpickled and normalised every batch of
-    fourteen workers. On a GPU the device way costs microseconds and sends a quarter of the
-    bytes. `where`: host, device, or auto (device on JAX with a GPU)."""
+    fourteen workers. The device way sends a quarter of the bytes and leaves the staging thread
+    only unpickling: there a step then waited 1.8 ms and took 8.8 ms, sending and normalising
+    included (tools/experiments/gpu_normalise.sh). `where`: host, device, or auto (device on
+    JAX with a GPU)."""
     backend = keras.backend.backend()
     if where == "auto":
         if backend != "jax":
