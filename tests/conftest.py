@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -12,6 +13,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 FACE_API = ASSETS / "faces" / "train" / "face-api"
+# Keras on JAX without TensorFlow, as on the GPU machines (benchmarks/requirements-jax.txt)
+JAX_PYTHON = ROOT / ".cache" / "venv-jax" / "bin" / "python"
+
+
+def run_here(cmd: list, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
+    """A command run in the repository root, its output captured as text."""
+    return subprocess.run(
+        [str(c) for c in cmd], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def require(path: Path) -> Path:

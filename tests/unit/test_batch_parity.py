@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from converter.parity import TOLERANCES
+from tests.conftest import JAX_PYTHON, ROOT, run_here
 
-ROOT = Path(__file__).resolve().parents[2]
-JAX_PYTHON = ROOT / ".cache" / "venv-jax" / "bin" / "python"
 LIMIT = 32
 
 # runs a module with `import tensorflow` failing, then says whether tensorflow got imported
@@ -106,14 +105,7 @@ def test_jax_backend_runs_without_tensorflow(tmp_path, tf_report):
     out = tmp_path / "report.json"
     args = ["--limit", str(LIMIT), "--batch", "16", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "KERAS_BACKEND": "jax"}
-    p = subprocess.run(
-        [str(JAX_PYTHON), "-c", BLOCK_TF, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    p = run_here([JAX_PYTHON, "-c", BLOCK_TF, *args], env, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     assert "TENSORFLOW_IMPORTED False" in p.stderr
     r = json.loads(out.read_text())

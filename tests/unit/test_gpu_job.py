@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-JAX_PYTHON = ROOT / ".cache" / "venv-jax" / "bin" / "python"
+from tests.conftest import JAX_PYTHON, ROOT, run_here
 
 
 @pytest.mark.slow
@@ -36,14 +33,7 @@ def test_gpu_job_runs_parity_and_the_recipe_and_summarises(tmp_path):
         "RECIPE_ARGS": "--people-runs 2 --batch 4 --val-fakes 8 --eval-every 1000",
     }
     env.pop("PYTHONPATH", None)
-    done = subprocess.run(
-        ["bash", "tools/gpu_job.sh"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    done = run_here(["bash", "tools/gpu_job.sh"], env, timeout=900)
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]
     parity = json.loads((out / "batch_parity_gpu.json").read_text())
@@ -76,9 +66,7 @@ def test_normalising_on_the_device_trains_as_on_the_host(tmp_path):
         "assert d.dtype == np.float32 and np.array_equal(d, normalise(x))"
     )
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [JAX_PYTHON, "-c", check], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    done = run_here([JAX_PYTHON, "-c", check], env)
     assert done.returncode == 0, done.stderr[-2000:]
     histories = {}
     for where in ("host", "device"):
@@ -93,14 +81,7 @@ def test_normalising_on_the_device_trains_as_on_the_host(tmp_path):
         ]
         args += ["--steps", "4", "--batch", "4", "--eval-every", "2", "--val-fakes", "8"]
         args += ["--quiet", "--normalise", where]
-        done = subprocess.run(
-            [JAX_PYTHON, "-m", "converter.train", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        done = run_here([JAX_PYTHON, "-m", "converter.train", *args], env)
         assert done.returncode == 0, done.stderr[-3000:]
         histories[where] = json.loads((out / "state.json").read_text())["history"]
     host, device = histories["host"], histories["device"]
