@@ -46,8 +46,8 @@ class FaceSet:
         return len(self.crops)
 
 
-def iter_frames(path: Path):
-    """Images: the decoded image. Videos: every VIDEO_STEP-th frame, at most VIDEO_MAX_FRAMES."""
+def iter_frames(path: Path, max_frames: int = VIDEO_MAX_FRAMES):
+    """Images: the decoded image. Videos: every VIDEO_STEP-th frame, at most max_frames."""
     data = path.read_bytes()
     kind = sniff(data) or ""
     if kind.startswith("image/"):
@@ -58,7 +58,7 @@ def iter_frames(path: Path):
     elif kind.startswith("video/"):
         cap = cv2.VideoCapture(str(path))
         index = kept = 0
-        while kept < VIDEO_MAX_FRAMES:
+        while kept < max_frames:
             ok = cap.grab()
             if not ok:
                 break
@@ -88,11 +88,12 @@ def extract_faces(
     root: Path,
     labels: list[int] | None = None,
     detector: FaceDetector | None = None,
+    video_frames: int = VIDEO_MAX_FRAMES,
 ) -> FaceSet:
     detector = detector or FaceDetector(paths.DETECTOR, threads=None, min_size=MIN_FACE)
     crops, kps, sources, ys = [], [], [], []
     for i, path in enumerate(files):
-        for image in iter_frames(path):
+        for image in iter_frames(path, video_frames):
             for face in detector.detect(image):
                 c, k = context_crop(image, face)
                 crops.append(c)
@@ -135,8 +136,12 @@ def labelled_files(root: Path, split: str | None = None) -> tuple[list[Path], li
     return files, labels
 
 
-def load_faces(root: Path, cache_dir: Path, split: str | None = None) -> FaceSet:
-    """Faces under root: labelled when it has real/ and fake/ folders, else all real."""
+def load_faces(
+    root: Path, cache_dir: Path, split: str | None = None, video_frames: int = VIDEO_MAX_FRAMES
+) -> FaceSet:
+    """Faces under root: labelled when it has real/ and fake/ folders, else all real. Every
+    face is held in memory as a CONTEXT_SIZE crop (235 KB), so a large video dataset needs a
+    smaller video_frames (frames read from each video)."""
     root = Path(root)
     labelled = labelled_files(root, split)
     files, labels = labelled if labelled else (list_files(root), None)
@@ -146,7 +151,7 @@ def load_faces(root: Path, cache_dir: Path, split: str | None = None) -> FaceSet
                 CONTEXT_MARGIN,
                 CONTEXT_SIZE,
                 VIDEO_STEP,
-                VIDEO_MAX_FRAMES,
+                video_frames,
                 MIN_FACE,
                 labels,
                 [(str(p), p.stat().st_size) for p in files],
@@ -157,7 +162,7 @@ def load_faces(root: Path, cache_dir: Path, split: str | None = None) -> FaceSet
     if cache.exists():
         z = np.load(cache)
         return FaceSet(z["crops"], z["keypoints"], z["sources"], z["labels"])
-    faces = extract_faces(files, root, labels)
+    faces = extract_faces(files, root, labels, video_frames=video_frames)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(
         cache,

