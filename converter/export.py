@@ -93,6 +93,12 @@ def photo_scores(verdicts: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return photos, faces
 
 
+def share_over(scores: np.ndarray, threshold: float) -> float | None:
+    """The share of scores at or over the threshold; None when there are none (a video's
+    verdict has no top-level faces, so a folder of videos has no face scores)."""
+    return float(np.mean(scores >= threshold)) if len(scores) else None
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -207,6 +213,11 @@ def judge(args, out: Path, blobs: dict, serving: str, tune):
     }
     write_metadata(out, meta)
     tune_photos, tune_face_scores = photo_scores(scan_photos(out, photo_files(args.tune_data)[0]))
+    if not len(tune_photos):
+        raise SystemExit(
+            f"no real photo or video under {shown(args.tune_data)} was judged: the threshold is "
+            "taken from their scores"
+        )
     threshold = round(float(np.quantile(tune_photos, 1 - args.target_fpr)), 6)
     meta["threshold"] = threshold
 
@@ -292,8 +303,8 @@ def export(args) -> dict:
             else "real photos of the reserved sources, scanned through the serving path",
             "photos": len(eval_photos),
             "faces": len(eval_face_scores),
-            "false_positive_rate_photos": float(np.mean(eval_photos >= threshold)),
-            "false_positive_rate_faces": float(np.mean(eval_face_scores >= threshold)),
+            "false_positive_rate_photos": share_over(eval_photos, threshold),
+            "false_positive_rate_faces": share_over(eval_face_scores, threshold),
             "verdicts": [{k: v[k] for k in ("source", "label", "score")} for v in eval_verdicts],
         },
         **(
@@ -301,9 +312,7 @@ def export(args) -> dict:
                 "fake_photos_eval": {
                     "what": "files under the eval data's fake/, scanned through the serving path",
                     "photos": len(fake_photos),
-                    "caught_at_threshold": float(np.mean(fake_photos >= threshold))
-                    if len(fake_photos)
-                    else None,
+                    "caught_at_threshold": share_over(fake_photos, threshold),
                 }
             }
             if fake_files
@@ -312,8 +321,8 @@ def export(args) -> dict:
         "real_photos_tune": {
             "photos": len(tune_photos),
             "faces": len(tune_face_scores),
-            "false_positive_rate_photos": float(np.mean(tune_photos >= threshold)),
-            "false_positive_rate_faces": float(np.mean(tune_face_scores >= threshold)),
+            "false_positive_rate_photos": share_over(tune_photos, threshold),
+            "false_positive_rate_faces": share_over(tune_face_scores, threshold),
         },
         f"{'labelled' if tune_faces.labels.any() else 'selfblend'}_tune_keras_auc": (
             classification_report(y_tune, keras_tune, threshold)["auc"]
@@ -343,8 +352,10 @@ def export(args) -> dict:
         ("eval_faces" if labelled else "selfblend_pairs"): int(
             len(y_eval) if labelled else len(y_eval) // 2
         ),
-        "false_positive_rate_reserved_photos": round(
-            report["real_photos_eval"]["false_positive_rate_photos"], 4
+        "false_positive_rate_reserved_photos": (
+            None
+            if (fpr := report["real_photos_eval"]["false_positive_rate_photos"]) is None
+            else round(fpr, 4)
         ),
         "reserved_photos": len(eval_photos),
         "measured_by": "make model-report (python -m converter.export ...); see report.json",
