@@ -64,9 +64,14 @@ def labelled_sample(faces: FaceSet, i: int, rng: np.random.Generator | None) -> 
 def source_weights(faces: FaceSet, power: float = SOURCE_POWER) -> np.ndarray:
     """Sampling probabilities that damp sources with many faces (video frames): a source with
     n faces gets n**(1 - power) times the weight of a single photo (power 0.5: sqrt(n);
-    power 1: every source file alike)."""
+    power 1: every source file alike). In a labelled set each class gets half the draws, as
+    self-blend pairs do: deepfake datasets hold several fakes for each real video."""
     _, inverse, counts = np.unique(faces.sources, return_inverse=True, return_counts=True)
     w = counts[inverse].astype(np.float64) ** -power
+    classes = [faces.labels == c for c in (0, 1)]
+    if all(c.any() for c in classes):
+        for c in classes:
+            w[c] /= w[c].sum()
     return w / w.sum()
 
 

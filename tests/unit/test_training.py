@@ -70,6 +70,24 @@ def test_batches_depend_on_seed_and_step_not_on_how_many_workers_make_them(faces
             assert np.array_equal(x, normalise(ex)) and np.array_equal(y, ey), workers
 
 
+def test_labelled_sets_draw_reals_and_fakes_alike(faces):
+    """A deepfake dataset has several fakes for each real video: batches still draw half of
+    each class, with sources damped within each. Real-only sets are left as they were."""
+    from converter.data import FaceSet
+
+    n = len(faces)
+    labels = (np.arange(n) % 5 != 0).astype(np.int8)  # 4 fakes for each real
+    labelled = FaceSet(faces.crops, faces.keypoints, faces.sources, labels)
+    w = train_mod.source_weights(labelled)
+    assert np.isclose(w[labels == 0].sum(), 0.5) and np.isclose(w.sum(), 1)
+    drawn = np.random.default_rng(0).choice(n, 4000, p=w)
+    assert abs(labels[drawn].mean() - 0.5) < 0.03
+    plain = train_mod.source_weights(faces)
+    _, inverse, counts = np.unique(faces.sources, return_inverse=True, return_counts=True)
+    expected = counts[inverse] ** -0.5
+    assert np.allclose(plain, expected / expected.sum())
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_dead_batch_maker_is_reported_not_waited_on(faces):
     empty = faces.subset(np.zeros(len(faces), bool))  # make_batch fails: nothing to sample
