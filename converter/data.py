@@ -2,14 +2,17 @@
 
 Faces are found with the serving detector and stored once as "context crops": a square of
 CONTEXT_MARGIN x the face box at CONTEXT_SIZE pixels, cut with the serving preprocessing code,
-so the training crop (SPEC.margin) can be jittered inside it. Everything is cached in one .npz
-per folder and settings, keyed by a hash of the file list.
+so the training crop (SPEC.margin) can be jittered inside it. They are cached per folder and
+settings, keyed by a hash of the file list: the crops in a .npy file that training reads
+memory-mapped (a face is 235 KB; a real video dataset does not fit in memory once per batch-making
+process), the rest in a small .npz written last.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,11 +31,41 @@ MARGIN_RATIO = SPEC.margin / CONTEXT_MARGIN
 VIDEO_STEP = 25  # every 25th frame: identities are few, consecutive frames add little
 VIDEO_MAX_FRAMES = 60
 MIN_FACE = 48  # pixels; smaller faces carry too little detail to blend convincingly
+# In the cache key with OpenCV's version: bump it when finding or cropping faces changes. Until
+# 2026-11-27 the key had neither, and caches made before the detector's letterbox change of
+# 2026-11-26 14:31 kept serving older crops (README, "What the shipped model was trained on").
+EXTRACTION = 2
+
+
+class Crops:
+    """Face crops in a .npy file, memory-mapped and read-only: a row is read from disk when it
+    is used, the operating system's page cache holds it once for every process, and a spawned
+    batch-making process reopens the file instead of being sent a copy. `index` picks rows
+    (a subset), so a split copies nothing."""
+
+    def __init__(self, path: Path, index: np.ndarray | None = None) -> None:
+        self.path, self.index = Path(path), index
+        self.rows = np.load(self.path, mmap_mode="r")
+
+    def __len__(self) -> int:
+        return len(self.rows) if self.index is None else len(self.index)
+
+    def __getitem__(self, key):
+        if isinstance(key, int | np.integer):
+            return np.asarray(self.rows[key if self.index is None else self.index[key]])
+        picked = np.arange(len(self))[key]  # a mask or indices: a view of those rows
+        return Crops(self.path, picked if self.index is None else self.index[picked])
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (self[i] for i in range(len(self)))
+
+    def __reduce__(self):
+        return Crops, (self.path, self.index)
 
 
 @dataclass
 class FaceSet:
-    crops: np.ndarray  # N x CONTEXT_SIZE x CONTEXT_SIZE x 3 uint8 BGR
+    crops: np.ndarray | Crops  # N x CONTEXT_SIZE x CONTEXT_SIZE x 3 uint8 BGR
     keypoints: np.ndarray  # N x 6 x 2 float32, in crop pixels
     sources: np.ndarray  # N str: the file each face came from (the identity unit for splits)
     labels: np.ndarray  # N int8: 0 real, 1 fake (labelled folders), all 0 for real-only
@@ -87,27 +120,57 @@ def extract_faces(
     files: list[Path],
     root: Path,
     labels: list[int] | None = None,
-    detector: FaceDetector | None = None,
     video_frames: int = VIDEO_MAX_FRAMES,
-) -> FaceSet:
-    detector = detector or FaceDetector(paths.DETECTOR, threads=None, min_size=MIN_FACE)
-    crops, kps, sources, ys = [], [], [], []
+) -> Iterator[tuple[np.ndarray, np.ndarray, str, int]]:
+    """(context crop, keypoints, source, label) of every face found, file by file."""
+    detector = FaceDetector(paths.DETECTOR, threads=None, min_size=MIN_FACE)
     for i, path in enumerate(files):
         for image in iter_frames(path, video_frames):
             for face in detector.detect(image):
-                c, k = context_crop(image, face)
-                crops.append(c)
-                kps.append(k)
-                sources.append(str(path.relative_to(root)))
-                ys.append(labels[i] if labels else 0)
-    if not crops:
-        return FaceSet(
-            np.zeros((0, CONTEXT_SIZE, CONTEXT_SIZE, 3), np.uint8),
-            np.zeros((0, 6, 2), np.float32),
-            np.array([], str),
-            np.array([], np.int8),
-        )
-    return FaceSet(np.stack(crops), np.stack(kps), np.array(sources), np.array(ys, np.int8))
+                crop, keypoints = context_crop(image, face)
+                yield crop, keypoints, str(path.relative_to(root)), labels[i] if labels else 0
+
+
+def _store(faces: Iterator, cache: Path) -> FaceSet:
+    """Write faces to the cache as they come (crops to disk, so memory holds none of them) and
+    return them read back from it. The .npz goes last: when it exists, the cache is whole."""
+    shape = (CONTEXT_SIZE, CONTEXT_SIZE, 3)
+    crops_path = cache.with_suffix(".crops.npy")
+    raw = cache.with_suffix(".crops.part")
+    kps, sources, ys = [], [], []
+    with raw.open("wb") as out:
+        for crop, keypoints, source, label in faces:
+            out.write(np.ascontiguousarray(crop, np.uint8).tobytes())
+            kps.append(keypoints)
+            sources.append(source)
+            ys.append(label)
+    n = len(kps)
+    if n:
+        rows = np.lib.format.open_memmap(crops_path, "w+", np.uint8, (n, *shape))
+        part = np.memmap(raw, np.uint8, "r", shape=(n, *shape))
+        for start in range(0, n, 1024):
+            rows[start : start + 1024] = part[start : start + 1024]
+        rows.flush()
+        del rows, part
+    else:  # nothing to map
+        np.save(crops_path, np.zeros((0, *shape), np.uint8))
+    raw.unlink()
+    np.savez(
+        cache,
+        keypoints=np.array(kps, np.float32).reshape(n, 6, 2),
+        sources=np.array(sources, str),
+        labels=np.array(ys, np.int8),
+    )
+    return _cached(cache)
+
+
+def _cached(cache: Path) -> FaceSet:
+    z = np.load(cache)
+    if "crops" in z.files:  # a cache made before crops had a file of their own: in memory
+        return FaceSet(z["crops"], z["keypoints"], z["sources"], z["labels"])
+    crops_path = cache.with_suffix(".crops.npy")
+    crops = Crops(crops_path) if len(z["labels"]) else np.load(crops_path)
+    return FaceSet(crops, z["keypoints"], z["sources"], z["labels"])
 
 
 LAYOUTS = {  # folder name (case-insensitive) -> label
@@ -140,8 +203,8 @@ def load_faces(
     root: Path, cache_dir: Path, split: str | None = None, video_frames: int = VIDEO_MAX_FRAMES
 ) -> FaceSet:
     """Faces under root: labelled when it has real/ and fake/ folders, else all real. Every
-    face is held in memory as a CONTEXT_SIZE crop (235 KB), so a large video dataset needs a
-    smaller video_frames (frames read from each video)."""
+    face is a CONTEXT_SIZE crop (235 KB) on disk, memory-mapped; video_frames bounds the frames
+    read from each video."""
     root = Path(root)
     labelled = labelled_files(root, split)
     files, labels = labelled if labelled else (list_files(root), None)
@@ -153,6 +216,8 @@ def load_faces(
                 VIDEO_STEP,
                 video_frames,
                 MIN_FACE,
+                EXTRACTION,
+                cv2.__version__,
                 labels,
                 [(str(p), p.stat().st_size) for p in files],
             ]
@@ -160,18 +225,9 @@ def load_faces(
     ).hexdigest()[:16]
     cache = Path(cache_dir) / f"faces-{key}.npz"
     if cache.exists():
-        z = np.load(cache)
-        return FaceSet(z["crops"], z["keypoints"], z["sources"], z["labels"])
-    faces = extract_faces(files, root, labels, video_frames=video_frames)
+        return _cached(cache)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(
-        cache,
-        crops=faces.crops,
-        keypoints=faces.keypoints,
-        sources=faces.sources,
-        labels=faces.labels,
-    )
-    return faces
+    return _store(extract_faces(files, root, labels, video_frames), cache)
 
 
 def split_by_source(faces: FaceSet, fraction: float, seed: int) -> tuple[FaceSet, FaceSet]:

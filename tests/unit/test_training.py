@@ -287,3 +287,37 @@ def test_video_frames_bounds_the_faces_read_from_a_video(tmp_path):
     assert len(list((tmp_path / "cache").glob("faces-*.npz"))) == 2
     args = train_mod.parse_args(["--data", "x", "--out", "y", "--video-frames", "2"])
     assert args.video_frames == 2
+
+
+def test_face_cache_is_memory_mapped_and_sent_to_workers_by_path(tmp_path):
+    """A real video dataset does not fit in memory once per batch-making process: the crops
+    are a memory-mapped .npy that a subset indexes and a worker reopens, not a copy."""
+    import pickle
+
+    from converter.data import Crops, FaceSet, _cached
+
+    fresh = load_faces(FACE_API, tmp_path / "cache")
+    assert isinstance(fresh.crops, Crops) and len(fresh) > 4
+    assert sorted(p.suffix for p in (tmp_path / "cache").iterdir()) == [".npy", ".npz"]
+    again = load_faces(FACE_API, tmp_path / "cache")  # read back from the cache
+    assert all(np.array_equal(a, b) for a, b in zip(fresh.crops, again.crops, strict=True))
+    half = fresh.subset(np.arange(len(fresh)) % 2 == 1)
+    sent = pickle.dumps(half)
+    assert len(sent) < 20_000  # a path and an index, not 235 KB a face
+    back = pickle.loads(sent)
+    assert len(back) == len(half) and np.array_equal(back.crops[1], fresh.crops[3])
+    assert np.array_equal(back.keypoints, fresh.keypoints[1::2])
+    with pytest.raises(ValueError):
+        back.crops[0][0, 0, 0] = 0  # read-only: augmentation must copy
+    # a cache written before crops had a file of their own still loads, in memory
+    legacy = tmp_path / "legacy.npz"
+    np.savez(
+        legacy,
+        crops=np.stack(list(fresh.crops)),
+        keypoints=fresh.keypoints,
+        sources=fresh.sources,
+        labels=fresh.labels,
+    )
+    old = _cached(legacy)
+    assert isinstance(old, FaceSet) and isinstance(old.crops, np.ndarray)
+    assert np.array_equal(old.crops[2], fresh.crops[2])
