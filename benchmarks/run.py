@@ -90,7 +90,7 @@ MODES: dict[str, dict[str, Any]] = {
         "parity_pairs": 8,
     },
 }
-PIPELINE_ENGINES = [
+PIPELINE_ENGINES = [  # the serving variant's LiteRT file is put first when it is not listed
     "litert-float16",
     "litert-int8",
     "onnxruntime-float32",
@@ -477,7 +477,7 @@ def run(args) -> dict[str, Any]:
                 "rounds": cfg["engine_rounds"],
                 "calls": cfg["engine_calls"],
                 "warmup": cfg["warmup"],
-                "pipeline_engines": PIPELINE_ENGINES,
+                "pipeline_engines": list(dict.fromkeys([serving_key, *PIPELINE_ENGINES])),
                 "pipeline_rounds": cfg["pipeline_rounds"],
                 "parity_pairs": cfg["parity_pairs"],
             },
