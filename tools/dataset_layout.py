@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import re
 import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
 
 SIDES = ("Train", "Validation", "Test")
 VIDEO = re.compile(r".*\.(mp4|avi|mov|mkv)$", re.IGNORECASE)
@@ -48,8 +49,7 @@ def side_of(people: Iterable[str], sides: dict[str, str]) -> str | None:
 
 def assign(people: list[str], shares: tuple[float, ...], seed: int) -> dict[str, str]:
     """People to sides at random (seeded): shares of Train, Validation[, Test]."""
-    order = sorted(set(people))
-    random.Random(seed).shuffle(order)
+    order = [str(p) for p in np.random.default_rng(seed).permutation(sorted(set(people)))]
     sides: dict[str, str] = {}
     start = 0
     for k, share in enumerate(shares):
