@@ -274,26 +274,15 @@ def device_input(where: str, keras):
     included (tools/experiments/gpu_normalise.sh). `where`: host, device, or auto (device on
     JAX with a GPU)."""
     backend = keras.backend.backend()
-    if where == "auto":
-        if backend != "jax":
-            return None
-        import jax
-
-        where = "host" if jax.default_backend() == "cpu" else "device"
-    if where == "host":
+    if where == "host" or (where == "auto" and backend != "jax"):
         return None
     if backend != "jax":
         raise SystemExit(f"--normalise device needs the JAX backend (this one is {backend})")
     import jax
-    import jax.numpy as jnp
 
-    rgb, scale, offset = SPEC.channels == "RGB", np.float32(SPEC.scale), np.float32(SPEC.offset)
-
-    @jax.jit
-    def to_input(x):  # preprocess.normalise, on the device
-        return (x[..., ::-1] if rgb else x).astype(jnp.float32) * scale + offset
-
-    return to_input
+    if where == "auto" and jax.default_backend() == "cpu":
+        return None
+    return jax.jit(normalise)  # the same function, traced for the device: identical output
 
 
 def build_training_model(args, keras):
