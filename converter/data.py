@@ -3,7 +3,7 @@
 Faces are found with the serving detector and stored once as "context crops": a square of
 CONTEXT_MARGIN x the face box at CONTEXT_SIZE pixels, cut with the serving preprocessing code,
 so the training crop (SPEC.margin) can be jittered inside it. They are cached per folder and
-settings, keyed by a hash of the file list: the crops in a .npy file that training reads
+settings, keyed by a hash of the file list: the crops in a raw uint8 file that training reads
 memory-mapped (a face is 235 KB; a real video dataset does not fit in memory once per batch-making
 process), the rest in a small .npz written last.
 """
@@ -31,21 +31,23 @@ MARGIN_RATIO = SPEC.margin / CONTEXT_MARGIN
 VIDEO_STEP = 25  # every 25th frame: identities are few, consecutive frames add little
 VIDEO_MAX_FRAMES = 60
 MIN_FACE = 48  # pixels; smaller faces carry too little detail to blend convincingly
-# In the cache key with OpenCV's version: bump it when finding or cropping faces changes. Until
-# 2026-11-27 the key had neither, and caches made before the detector's letterbox change of
-# 2026-11-26 14:31 kept serving older crops (README, "What the shipped model was trained on").
-EXTRACTION = 2
+# In the cache key with OpenCV's version: bump it when finding, cropping or storing faces
+# changes. Until 2026-11-27 the key had neither, and caches made before the detector's letterbox
+# change of 2026-11-26 14:31 kept serving older crops (README, "What the shipped model was
+# trained on"). 3: crops in a raw file.
+EXTRACTION = 3
+SHAPE = (CONTEXT_SIZE, CONTEXT_SIZE, 3)
 
 
 class Crops:
-    """Face crops in a .npy file, memory-mapped and read-only: a row is read from disk when it
-    is used, the operating system's page cache holds it once for every process, and a spawned
-    batch-making process reopens the file instead of being sent a copy. `index` picks rows
-    (a subset), so a split copies nothing."""
+    """n face crops in a raw uint8 file, memory-mapped and read-only: a row is read from disk
+    when it is used, the operating system's page cache holds it once for every process, and a
+    spawned batch-making process reopens the file instead of being sent a copy. `index` picks
+    rows (a subset), so a split copies nothing."""
 
-    def __init__(self, path: Path, index: np.ndarray | None = None) -> None:
-        self.path, self.index = Path(path), index
-        self.rows = np.load(self.path, mmap_mode="r")
+    def __init__(self, path: Path, n: int, index: np.ndarray | None = None) -> None:
+        self.path, self.n, self.index = Path(path), n, index
+        self.rows = np.memmap(self.path, np.uint8, "r", shape=(n, *SHAPE))
 
     def __len__(self) -> int:
         return len(self.rows) if self.index is None else len(self.index)
@@ -54,13 +56,13 @@ class Crops:
         if isinstance(key, int | np.integer):
             return np.asarray(self.rows[key if self.index is None else self.index[key]])
         picked = np.arange(len(self))[key]  # a mask or indices: a view of those rows
-        return Crops(self.path, picked if self.index is None else self.index[picked])
+        return Crops(self.path, self.n, picked if self.index is None else self.index[picked])
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return (self[i] for i in range(len(self)))
 
     def __reduce__(self):
-        return Crops, (self.path, self.index)
+        return Crops, (self.path, self.n, self.index)
 
 
 @dataclass
@@ -132,32 +134,19 @@ def extract_faces(
 
 
 def _store(faces: Iterator, cache: Path) -> FaceSet:
-    """Write faces to the cache as they come (crops to disk, so memory holds none of them) and
-    return them read back from it. The .npz goes last: when it exists, the cache is whole."""
-    shape = (CONTEXT_SIZE, CONTEXT_SIZE, 3)
-    crops_path = cache.with_suffix(".crops.npy")
-    raw = cache.with_suffix(".crops.part")
+    """Write faces to the cache as they come (crops straight to disk, so memory holds none of
+    them) and return them read back from it. The .npz goes last: when it exists, the cache is
+    whole."""
     kps, sources, ys = [], [], []
-    with raw.open("wb") as out:
+    with cache.with_suffix(".crops").open("wb") as out:
         for crop, keypoints, source, label in faces:
             out.write(np.ascontiguousarray(crop, np.uint8).tobytes())
             kps.append(keypoints)
             sources.append(source)
             ys.append(label)
-    n = len(kps)
-    if n:
-        rows = np.lib.format.open_memmap(crops_path, "w+", np.uint8, (n, *shape))
-        part = np.memmap(raw, np.uint8, "r", shape=(n, *shape))
-        for start in range(0, n, 1024):
-            rows[start : start + 1024] = part[start : start + 1024]
-        rows.flush()
-        del rows, part
-    else:  # nothing to map
-        np.save(crops_path, np.zeros((0, *shape), np.uint8))
-    raw.unlink()
     np.savez(
         cache,
-        keypoints=np.array(kps, np.float32).reshape(n, 6, 2),
+        keypoints=np.array(kps, np.float32).reshape(len(kps), 6, 2),
         sources=np.array(sources, str),
         labels=np.array(ys, np.int8),
     )
@@ -166,10 +155,11 @@ def _store(faces: Iterator, cache: Path) -> FaceSet:
 
 def _cached(cache: Path) -> FaceSet:
     z = np.load(cache)
+    n = len(z["labels"])
     if "crops" in z.files:  # a cache made before crops had a file of their own: in memory
-        return FaceSet(z["crops"], z["keypoints"], z["sources"], z["labels"])
-    crops_path = cache.with_suffix(".crops.npy")
-    crops = Crops(crops_path) if len(z["labels"]) else np.load(crops_path)
+        crops: np.ndarray | Crops = z["crops"]
+    else:  # an empty file cannot be mapped
+        crops = Crops(cache.with_suffix(".crops"), n) if n else np.zeros((0, *SHAPE), np.uint8)
     return FaceSet(crops, z["keypoints"], z["sources"], z["labels"])
 
 

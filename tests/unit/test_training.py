@@ -298,7 +298,7 @@ def test_face_cache_is_memory_mapped_and_sent_to_workers_by_path(tmp_path):
 
     fresh = load_faces(FACE_API, tmp_path / "cache")
     assert isinstance(fresh.crops, Crops) and len(fresh) > 4
-    assert sorted(p.suffix for p in (tmp_path / "cache").iterdir()) == [".npy", ".npz"]
+    assert sorted(p.suffix for p in (tmp_path / "cache").iterdir()) == [".crops", ".npz"]
     again = load_faces(FACE_API, tmp_path / "cache")  # read back from the cache
     assert all(np.array_equal(a, b) for a, b in zip(fresh.crops, again.crops, strict=True))
     half = fresh.subset(np.arange(len(fresh)) % 2 == 1)
