@@ -275,10 +275,10 @@ def export(args) -> dict:
         raise SystemExit(f"no variant of {args.serving} passed the parity gate")
     threshold = meta["threshold"]
     real_files, fake_files = photo_files(args.eval_data)
-    eval_verdicts = scan_photos(out, real_files)
+    verdicts = scan_photos(out, real_files + fake_files)  # one scanner for both
+    eval_verdicts = verdicts[: len(real_files)]
     eval_photos, eval_face_scores = photo_scores(eval_verdicts)
-    fake_verdicts = scan_photos(out, fake_files)
-    fake_photos, _ = photo_scores(fake_verdicts)
+    fake_photos, _ = photo_scores(verdicts[len(real_files) :])
     labelled = bool(eval_faces.labels.any())
     kind = "labelled" if labelled else "selfblend"
 
