@@ -25,13 +25,7 @@ mkdir -p "$OUT"
 exec > >(tee -a "$OUT/gpu_job.log") 2>&1
 start=$(date +%s)
 
-WHEELS=${WHEELS:-.whl}  # carried wheels, installed when there are any
-if compgen -G "$WHEELS/*.whl" >/dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site "$WHEELS"/*.whl || exit 1
-    export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1
+source tools/gpu_env.sh  # carried wheels, PYTHONPATH, Keras on JAX, $workers
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c 'import jax, keras; print("jax", jax.__version__, jax.devices(), "keras", keras.__version__)' \
     || exit 1
@@ -41,7 +35,6 @@ echo "== batch parity"
 timeout 240 python3 -m converter.batch_parity --out "$OUT/batch_parity_gpu.json" ${PARITY_ARGS:-}
 echo "batch parity: exit $?"
 
-workers=${WORKERS:-$(($(nproc) > 3 ? $(nproc) - 2 : 1))}
 left=$((start + JOB_SECONDS - $(date +%s)))
 echo "== recipe, $workers workers, ${left} s"
 timeout $(((left > 0 ? left : 0) + ${SLACK:-90})) python3 -m converter.recipe --runs "$RUNS" \

@@ -4,17 +4,12 @@
 # with --normalise host (a staging thread in this process normalises what the workers send)
 # and then --normalise device (a jitted function on the GPU). Prints each run's last
 # evaluation: images/s over the run and the per-step split (waiting for a batch, the step).
-# Device tool: command "bash tools/experiments/gpu_normalise.sh", carry [".whl", "assets/faces"].
+# Device tool: command "bash tools/experiments/gpu_normalise.sh", carry [".whl", "assets/faces",
+# "assets/models"].
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu_normalise}
 mkdir -p "$OUT"
-WHEELS=${WHEELS:-.whl}  # carried wheels, installed when there are any
-if compgen -G "$WHEELS/*.whl" >/dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$WHEELS"/*.whl || exit 1
-    export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1
-workers=${WORKERS:-$(($(nproc) > 3 ? $(nproc) - 2 : 1))}
+source tools/gpu_env.sh  # carried wheels, PYTHONPATH, Keras on JAX, $workers
 nvidia-smi --query-gpu=name --format=csv,noheader || true
 for where in host device; do
     python3 -m converter.train --data assets/faces/train --val-data assets/faces/tune \
