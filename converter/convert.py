@@ -38,18 +38,26 @@ def logit_model(model):
 
 
 @contextmanager
-def saved_model_converter(model) -> Iterator:
+def saved_model_converter(model, calibration: np.ndarray | None = None) -> Iterator:
     """A TFLiteConverter, not yet configured, for the network as every variant converts it: it
-    outputs the logit (see logit_model) and has its batch norms folded into the convolutions
-    (see model.fold_batch_norm: in int8 that cut the largest score difference from the float
-    model from 0.12 to 0.08 on one trained model). Keras 3 exports a SavedModel and TFLite
-    converts that (the path upstream recommends); the SavedModel lives while the block runs."""
+    outputs the logit (see logit_model), has its batch norms folded into the convolutions (see
+    model.fold_batch_norm: in int8 that cut the largest score difference from the float model
+    from 0.12 to 0.08 on one trained model) and its ReLUs and dilated convolutions laid out so
+    the converter fuses them (model.int8_friendly). With `calibration` (the int8 calibration
+    inputs, Nx224x224x3) the channels of each activation are also equalised on it
+    (model.equalise_ranges). Each step leaves the float output as it was; together they cut
+    the shipped model's mean int8 score error by a third (README, "Conversion and the parity
+    gate"). Keras 3 exports a SavedModel and TFLite converts that (the path upstream
+    recommends); the SavedModel lives while the block runs."""
     import tensorflow as tf
 
-    from .model import fold_batch_norm  # Keras, like TensorFlow, only when converting
+    from .model import equalise_ranges, int8_friendly  # Keras, like TF, only when converting
 
+    network = int8_friendly(model)
+    if calibration is not None:
+        network = equalise_ranges(network, calibration)
     with tempfile.TemporaryDirectory() as tmp:
-        logit_model(fold_batch_norm(model)).export(tmp, format="tf_saved_model", verbose=False)
+        logit_model(network).export(tmp, format="tf_saved_model", verbose=False)
         yield tf.lite.TFLiteConverter.from_saved_model(tmp)
 
 
@@ -60,15 +68,15 @@ def to_tflite(model, variant: str, representative: Iterable[np.ndarray] | None =
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; one of {VARIANTS}")
-    with saved_model_converter(model) as converter:
+    samples = list(representative) if variant == "int8" and representative is not None else []
+    if variant == "int8" and not samples:
+        raise ValueError("int8 needs representative data (real face crops)")
+    with saved_model_converter(model, np.concatenate(samples) if samples else None) as converter:
         if variant != "float32":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if variant == "float16":
             converter.target_spec.supported_types = [tf.float16]
         if variant == "int8":
-            if representative is None:
-                raise ValueError("int8 needs representative data (real face crops)")
-            samples = list(representative)
             converter.representative_dataset = lambda: ([s] for s in samples)
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             converter.inference_input_type = tf.uint8

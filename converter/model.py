@@ -123,6 +123,116 @@ def fold_batch_norm(model: keras.Model) -> keras.Model:
     return folded
 
 
+def _chain(name: str, input_shape, steps: list[tuple[layers.Layer, list]]) -> keras.Model:
+    """A chain model from (new layer, its weights or []) in order."""
+    x = inputs = keras.Input(input_shape, name="image")
+    for layer, _ in steps:
+        x = layer(x)
+    chain = keras.Model(inputs, x, name=name)
+    for layer, w in steps:
+        if w:
+            layer.set_weights(w)
+    return chain
+
+
+def _copy(layer: layers.Layer, **config) -> layers.Layer:
+    return layer.__class__.from_config({**layer.get_config(), **config})
+
+
+def int8_friendly(
+    model: keras.Model, relu_first: bool = True, undilate: bool = True
+) -> keras.Model:
+    """The folded chain (fold_batch_norm) rewritten, with the same float output, so that TFLite
+    keeps fewer and narrower int8 tensors:
+    - a ReLU right after a max-pool moves before it (max and ReLU commute), so the converter
+      fuses it into the convolution and conv1's output is quantized over [0, max], not over
+      [min, max] (about 2.4 times finer steps for the seed CNN);
+    - a dilated convolution becomes the equivalent undilated one (its kernel spread out with
+      zeros), so no SpaceToBatch/BatchToSpace pair sits between it and its ReLU and the ReLU
+      fuses too. On the 7x7 maps of conv6..conv8 that costs 0.3% more multiply-adds.
+    The flags turn either off (tools/experiments/int8_ranges.py measures each)."""
+    folded = fold_batch_norm(model)
+    todo = folded.layers[1:]
+    steps: list[tuple[layers.Layer, list]] = []
+    i = 0
+    while i < len(todo):
+        layer = todo[i]
+        after = todo[i + 1] if i + 1 < len(todo) else None
+        if relu_first and isinstance(layer, layers.MaxPooling2D) and isinstance(after, layers.ReLU):
+            steps += [(_copy(after), []), (_copy(layer), [])]
+            i += 2
+            continue
+        config = layer.get_config()
+        dilation = tuple(config.get("dilation_rate", (1, 1)))
+        if undilate and isinstance(layer, layers.Conv2D) and dilation != (1, 1):
+            kernel, *rest = layer.get_weights()
+            size = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:2], dilation, strict=True)]
+            spread = np.zeros((*size, *kernel.shape[2:]), kernel.dtype)
+            spread[:: dilation[0], :: dilation[1]] = kernel
+            new = _copy(layer, kernel_size=tuple(size), dilation_rate=(1, 1))
+            steps.append((new, [spread, *rest]))
+        else:
+            steps.append((_copy(layer), layer.get_weights()))
+        i += 1
+    return _chain(folded.name, folded.input.shape[1:], steps)
+
+
+def _equalisable(model: keras.Model) -> bool:
+    """Whether every hidden layer commutes with a positive per-channel scale."""
+    hidden = model.layers[1:-1]
+    for layer, after in zip(hidden, model.layers[2:], strict=True):
+        if isinstance(layer, layers.Conv2D | layers.Dense):
+            activation = layer.get_config()["activation"]
+            relu_next = activation == "linear" and isinstance(after, layers.ReLU)
+            if activation != "relu" and not relu_next:
+                return False
+        elif not isinstance(layer, layers.ReLU | layers.MaxPooling2D | layers.Flatten):
+            return False
+    return isinstance(model.layers[-1], layers.Conv2D | layers.Dense)
+
+
+def equalise_ranges(model: keras.Model, x: np.ndarray, power: float = 0.5) -> keras.Model:
+    """The same function with each hidden channel's activations rescaled towards the widest
+    channel of its tensor, the next layer's weights divided to match (ReLU and max-pool commute
+    with a positive scale): activation equalisation (Nagel et al., "Data-Free Quantization",
+    ICCV 2019). int8 quantizes an activation tensor with one step for all its channels, so a
+    channel whose range is a tenth of the widest used a tenth of the 256 levels. Channel c of a
+    layer whose largest value over `x` is M_c (M for the tensor) is scaled by (M / M_c)^power:
+    power 1 equalises the activations fully and pushes the error into the next layer's weights
+    (quantized per output channel), 0.5 splits it between the two, which on the shipped model
+    gave the smallest int8 score error (tools/experiments/int8_ranges.py). `model`: a chain of
+    convolutions and dense layers with ReLUs, max-pools and a flatten between them
+    (int8_friendly's output; any other model is returned as it is); `x`: inputs as the model
+    takes them (the int8 calibration data)."""
+    if not _equalisable(model):
+        return model
+    weighted = [layer for layer in model.layers if layer.get_weights()]
+    outputs = []
+    for layer in weighted[:-1]:
+        after = model.layers[model.layers.index(layer) + 1]
+        outputs.append(after.output if isinstance(after, layers.ReLU) else layer.output)
+    probe = keras.Model(model.input, outputs)
+    activations = probe.predict(x, verbose=0, batch_size=32)
+    if len(outputs) == 1:
+        activations = [activations]
+    weights = [[w.copy() for w in layer.get_weights()] for layer in weighted]
+    for k, a in enumerate(activations):
+        channel_max = a.reshape(-1, a.shape[-1]).max(axis=0)
+        live = channel_max > 0  # a channel that never fired over x keeps its weights
+        scale = np.ones_like(channel_max)
+        scale[live] = (channel_max.max() / channel_max[live]) ** power
+        weights[k] = [w * scale for w in weights[k]]  # kernel and bias: output channels last
+        kernel = weights[k + 1][0]
+        if kernel.ndim == 4:
+            weights[k + 1][0] = kernel / scale[:, None]
+        else:  # a dense layer after a flatten: its inputs are (row, column, channel) in order
+            weights[k + 1][0] = kernel / np.tile(scale, kernel.shape[0] // len(scale))[:, None]
+    equalised = keras.models.clone_model(model)
+    for layer, w in zip((la for la in equalised.layers if la.get_weights()), weights, strict=True):
+        layer.set_weights(w)
+    return equalised
+
+
 def layer_table(model: keras.Model) -> list[tuple[str, str, int]]:
     """(layer, output shape, parameters) for the README."""
     return [

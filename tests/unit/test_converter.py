@@ -14,7 +14,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
 
 from converter.convert import VARIANTS, tflite_scores, to_tflite, write_if_faithful  # noqa: E402
-from converter.model import build_model, float32_copy, fold_batch_norm  # noqa: E402
+from converter.model import (  # noqa: E402
+    build_model,
+    equalise_ranges,
+    float32_copy,
+    fold_batch_norm,
+    int8_friendly,
+)
 from converter.parity import ParityError  # noqa: E402
 from deepfake_scanner.classify import Classifier  # noqa: E402
 
@@ -168,6 +174,54 @@ def test_a_batch_norm_after_an_activation_is_not_folded():
     assert "BatchNormalization" in layer_kinds(folded)
     x = np.random.default_rng(10).random((2, 16, 16, 3), dtype=np.float32)
     np.testing.assert_allclose(np.asarray(folded(x)), np.asarray(model(x)), rtol=1e-4, atol=1e-5)
+
+
+def test_the_int8_friendly_layout_keeps_the_output_with_fusable_relus():
+    model = with_random_batch_norms(float32_copy(build_model("float32")), seed=11)
+    friendly = int8_friendly(model)
+    kinds = layer_kinds(friendly)
+    assert "BatchNormalization" not in kinds
+    # every ReLU now follows a convolution or dense layer directly, so the converter fuses it
+    assert all(kinds[i - 1] in ("Conv2D", "Dense") for i, k in enumerate(kinds) if k == "ReLU")
+    convs = [la for la in friendly.layers if isinstance(la, keras.layers.Conv2D)]
+    assert all(tuple(c.get_config()["dilation_rate"]) == (1, 1) for c in convs)
+    assert [c.get_config()["kernel_size"] for c in convs[-3:]] == [(5, 5)] * 3  # 3x3, dilation 2
+    x = np.random.default_rng(12).random((3, 224, 224, 3), dtype=np.float32)
+    np.testing.assert_allclose(
+        np.asarray(friendly(x)), np.asarray(model(x, training=False)), rtol=1e-4, atol=1e-5
+    )
+
+
+def hidden_channel_maxima(model, x) -> list[np.ndarray]:
+    """Each hidden activation's largest value per channel (after its ReLU)."""
+    outputs = [la.output for la in model.layers if isinstance(la, keras.layers.ReLU)]
+    maps = keras.Model(model.input, outputs).predict(x, verbose=0)
+    return [a.reshape(-1, a.shape[-1]).max(0) for a in maps]
+
+
+def test_equalising_keeps_the_output_and_evens_the_channels():
+    model = int8_friendly(with_random_batch_norms(float32_copy(build_model("float32")), seed=13))
+    x = np.random.default_rng(14).random((4, 224, 224, 3), dtype=np.float32)
+    before = hidden_channel_maxima(model, x)
+    full = equalise_ranges(model, x, power=1.0)
+    np.testing.assert_allclose(np.asarray(full(x)), np.asarray(model(x)), rtol=1e-3, atol=1e-4)
+    for old, new in zip(before, hidden_channel_maxima(full, x), strict=True):
+        live = old > 0
+        assert old[live].min() < 0.9 * old.max()  # the random model's channels were uneven
+        np.testing.assert_allclose(new[live], old.max(), rtol=1e-3)  # and now reach one max
+    half = equalise_ranges(model, x)  # power 0.5: the spread of maxima is its square root
+    for old, new in zip(before, hidden_channel_maxima(half, x), strict=True):
+        live = old > 0
+        spread_old, spread_new = old.max() / old[live].min(), new.max() / new[live].min()
+        np.testing.assert_allclose(spread_new, np.sqrt(spread_old), rtol=1e-3)
+
+
+def test_a_model_whose_activations_do_not_commute_with_a_scale_is_not_equalised():
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(4, 3, activation="tanh")(inputs)
+    outputs = keras.layers.Dense(1)(keras.layers.Flatten()(x))
+    model = keras.Model(inputs, outputs)
+    assert equalise_ranges(model, np.ones((1, 16, 16, 3), np.float32)) is model
 
 
 def test_metadata_records_the_run_chain_and_the_recipes_seed_choice(tmp_path):
