@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from deepfake_scanner.artifacts import METADATA, SCHEMA
+from deepfake_scanner.classify import Classifier
 from deepfake_scanner.litert import sha256_file
 from deepfake_scanner.preprocess import SPEC, normalise
 
@@ -218,8 +219,11 @@ def judge(args, out: Path, blobs: dict, serving: str, tune):
             f"no real photo or video under {shown(args.tune_data)} was judged: the threshold is "
             "taken from their scores"
         )
-    threshold = round(float(np.quantile(tune_photos, 1 - args.target_fpr)), 6)
+    quantile = float(np.quantile(tune_photos, 1 - args.target_fpr))
+    # the same verdicts from the serving file, at the point where its output rounding flips
+    threshold = round(Classifier(serving_path).decision_threshold(quantile), 6)
     meta["threshold"] = threshold
+    meta["threshold_quantile"] = round(quantile, 6)
 
     parity: dict[str, dict] = {}
     for variant, blob in blobs.items():
@@ -286,7 +290,9 @@ def export(args) -> dict:
     report = {
         "threshold": threshold,
         "threshold_rule": f"{1 - args.target_fpr:.2f} quantile of per-photo scores of the "
-        f"tune photos ({len(tune_photos)} real photos)",
+        f"tune photos ({len(tune_photos)} real photos), {meta['threshold_quantile']}, moved to "
+        "where the serving file's output rounding flips (the same verdicts; "
+        "Classifier.decision_threshold)",
         f"{kind}_eval": {
             "what": f"the faces of {shown(args.eval_data)}, as its real/ and fake/ folders "
             "label them"

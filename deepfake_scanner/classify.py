@@ -60,8 +60,32 @@ class Classifier:
             self.batch = x.shape[0]
         self.interpreter.set_tensor(self.inp["index"], self._quantize(x))
         self.interpreter.invoke()
-        y = self._dequantize(self.interpreter.get_tensor(self.out["index"])).reshape(-1)
+        return self._scores(self._dequantize(self.interpreter.get_tensor(self.out["index"])))
+
+    def _scores(self, y: np.ndarray) -> np.ndarray:
+        y = y.reshape(-1)
         return 1.0 / (1.0 + np.exp(-y)) if self.logits else y
+
+    def decision_threshold(self, threshold: float) -> float:
+        """A threshold that labels every score this model can give as `threshold` does, placed
+        where the model's output rounding switches between the two levels either side of it.
+        A quantized output has 256 levels, so any threshold between two neighbours gives the
+        same verdicts; the rounding point is the one at which the unrounded output (and so the
+        float model it was converted from) is labelled alike too. A threshold that sits just
+        above a level otherwise labels half a rounding step of the float model's "fake" scores
+        "real" in this model. Float outputs, and thresholds outside the levels' range, come back
+        unchanged."""
+        dtype = np.dtype(self.out["dtype"])
+        if dtype == np.float32:
+            return threshold
+        info = np.iinfo(dtype)
+        levels = np.arange(info.min, info.max + 1)
+        fake = np.flatnonzero(self._scores(self._dequantize(levels)) >= threshold)
+        if not len(fake) or fake[0] == 0:
+            return threshold
+        scale, zero = self.out["quantization"]
+        between = np.array([(levels[fake[0]] - 0.5 - zero) * scale], np.float32)
+        return float(self._scores(between)[0])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """x: N x S x S x 3 float32 from preprocess.normalise -> N fake probabilities."""

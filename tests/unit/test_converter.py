@@ -95,6 +95,25 @@ def test_gate_writes_a_faithful_int8_model(trained_tiny, tmp_path):
     assert report["agreement"] >= 0.995 and report["auc_converted"] > 0.95
 
 
+def test_an_int8_threshold_moves_to_where_its_output_rounding_flips(trained_tiny, tmp_path):
+    x, _ = separable_data(100, 5)
+    path = tmp_path / "int8.tflite"
+    path.write_bytes(to_tflite(trained_tiny, "int8", [x[i : i + 1] for i in range(100)]))
+    clf = Classifier(path, threads=1, output="logit")
+    scale, zero = clf.out["quantization"]
+    levels = np.arange(256, dtype=np.float32)
+    scores = 1 / (1 + np.exp(-(levels - zero) * scale))  # every score the file can give
+    for threshold in (0.3, 0.5, float(scores[140]), 0.9):
+        moved = clf.decision_threshold(threshold)
+        np.testing.assert_array_equal(scores >= moved, scores >= threshold)  # same verdicts
+        first = int(np.flatnonzero(scores >= threshold)[0])
+        logit = np.log(moved / (1 - moved))
+        assert abs(logit - (first - 0.5 - zero) * scale) < 1e-4 * scale  # halfway in the logit
+    float_path = tmp_path / "float32.tflite"
+    float_path.write_bytes(to_tflite(trained_tiny, "float32"))
+    assert Classifier(float_path, threads=1).decision_threshold(0.5) == 0.5
+
+
 def test_gate_refuses_a_broken_model_and_writes_nothing(trained_tiny, tmp_path):
     x, y = separable_data(300, 3)
     ref = np.asarray(trained_tiny(x, training=False)).reshape(-1)
