@@ -36,6 +36,16 @@ def test_metadata_describes_what_serving_does(meta):
         assert key in meta["evaluation"]
 
 
+def test_the_threshold_sits_where_the_serving_files_rounding_flips(meta):
+    """make model-report moves the quantile rule's threshold to the serving file's rounding
+    point (Classifier.decision_threshold); a threshold edited by hand would not sit there."""
+    from deepfake_scanner.classify import Classifier
+
+    serving = Classifier(paths.MODEL_DIR / meta["files"][meta["serving"]]["path"])
+    assert meta["threshold"] == round(serving.decision_threshold(meta["threshold_quantile"]), 6)
+    assert serving.decision_threshold(meta["threshold"]) == pytest.approx(meta["threshold"])
+
+
 def test_serving_model_agrees_with_the_float_model_on_unseen_people(meta):
     """Re-measured here on fresh self-blends of the reserved people, not read from the file."""
     keras = pytest.importorskip("keras")
