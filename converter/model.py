@@ -212,12 +212,16 @@ def equalise_ranges(model: keras.Model, x: np.ndarray, power: float = 0.5) -> ke
         after = model.layers[model.layers.index(layer) + 1]
         outputs.append(after.output if isinstance(after, layers.ReLU) else layer.output)
     probe = keras.Model(model.input, outputs)
-    activations = probe.predict(x, verbose=0, batch_size=32)
-    if len(outputs) == 1:
-        activations = [activations]
+    maxima: list[np.ndarray] = []  # per activation, each channel's largest value over x
+    for i in range(0, len(x), 32):  # batch by batch: conv1's activations alone are 3 MB a face
+        batch = probe.predict_on_batch(x[i : i + 32])
+        batch = batch if isinstance(batch, list | tuple) else [batch]
+        found = [np.asarray(a).reshape(-1, a.shape[-1]).max(axis=0) for a in batch]
+        maxima = (
+            found if not maxima else [np.maximum(m, f) for m, f in zip(maxima, found, strict=True)]
+        )
     weights = [[w.copy() for w in layer.get_weights()] for layer in weighted]
-    for k, a in enumerate(activations):
-        channel_max = a.reshape(-1, a.shape[-1]).max(axis=0)
+    for k, channel_max in enumerate(maxima):
         live = channel_max > 0  # a channel that never fired over x keeps its weights
         scale = np.ones_like(channel_max)
         scale[live] = (channel_max.max() / channel_max[live]) ** power
