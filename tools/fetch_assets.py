@@ -43,7 +43,7 @@ def download(entry: dict) -> Path:
     DOWNLOADS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=DOWNLOADS) as tmp:
         if entry["registry"] == "debian":
-            apt_download(entry["spec"], Path(tmp))
+            apt_download(entry["spec"], Path(tmp), deb_architecture(entry["archive"]))
         else:
             subprocess.run(fetch_command(entry, tmp), check=True, stdout=subprocess.DEVNULL)
         got = Path(tmp) / entry["archive"]
@@ -65,17 +65,45 @@ def fetch_command(entry: dict, folder: str) -> list[str]:
     return [*pip, *entry.get("pip_args", []), entry["spec"]]
 
 
-def apt_download(spec: str, folder: Path) -> None:
+def deb_architecture(archive: str) -> str | None:
+    """The architecture a pinned .deb's file name ends with (None for `_all.deb`)."""
+    arch = archive.removesuffix(".deb").rsplit("_", 1)[-1]
+    return None if arch == "all" else arch
+
+
+def host_architecture() -> str | None:
+    dpkg = shutil.which("dpkg")
+    if dpkg is None:
+        return None
+    return subprocess.run(
+        [dpkg, "--print-architecture"], capture_output=True, text=True
+    ).stdout.strip()
+
+
+def apt_download(spec: str, folder: Path, arch: str | None = None) -> None:
     """`apt-get download name=version` into folder; on a fresh machine apt's package lists may
-    be empty, so a failure is retried once after `apt-get update`."""
+    be empty, so a failure is retried once after `apt-get update`. A package pinned for another
+    architecture than this machine's (`arch`: kphotoalbum's .deb is amd64; only its photos are
+    used) is fetched through package lists of that architecture kept in a temporary folder, so
+    the host's apt set-up is left as it is."""
     apt = shutil.which("apt-get")
     if apt is None:
         raise SystemExit(f"{spec}: apt-get is needed to fetch Debian packages")
-    cmd = [apt, "download", "-q", "-o", "APT::Sandbox::User=root", spec]
-    if subprocess.run(cmd, cwd=folder, stdout=subprocess.DEVNULL).returncode == 0:
-        return
-    subprocess.run([apt, "update", "-q"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(cmd, cwd=folder, check=True, stdout=subprocess.DEVNULL)
+    options = ["-q", "-o", "APT::Sandbox::User=root"]
+    with tempfile.TemporaryDirectory() as lists:
+        if arch is not None and arch != host_architecture():
+            (Path(lists) / "partial").mkdir()
+            options += [
+                *("-o", f"APT::Architecture={arch}", "-o", f"APT::Architectures={arch}"),
+                *("-o", f"Dir::State::Lists={lists}", "-o", "Dir::Cache::pkgcache="),
+                *("-o", "Dir::Cache::srcpkgcache="),
+            ]
+            subprocess.run([apt, *options, "update"], check=True, stdout=subprocess.DEVNULL)
+        cmd = [apt, *options, "download", spec]
+        if subprocess.run(cmd, cwd=folder, stdout=subprocess.DEVNULL).returncode == 0:
+            return
+        subprocess.run([apt, *options, "update"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(cmd, cwd=folder, check=True, stdout=subprocess.DEVNULL)
 
 
 def deb_data(archive: Path) -> tarfile.TarFile:

@@ -92,3 +92,36 @@ def test_a_file_that_is_not_a_debian_package_is_refused(tmp_path):
     bogus.write_bytes(b"PK\x03\x04 not an ar archive")
     with pytest.raises(SystemExit, match="not a Debian package"):
         list(fetch.iter_members(bogus))
+
+
+def test_the_architecture_is_read_from_the_pinned_file_name():
+    assert fetch.deb_architecture("kphotoalbum_5.9.1-1_amd64.deb") == "amd64"
+    assert fetch.deb_architecture("opencv-doc_4.6.0+dfsg-12_all.deb") is None
+
+
+@pytest.mark.parametrize("host", ["amd64", "arm64"])
+def test_a_package_pinned_for_another_architecture_uses_lists_of_that_architecture(
+    tmp_path, monkeypatch, host
+):
+    """On an arm64 machine the amd64 .deb (pinned by its sha256) is fetched through amd64
+    package lists in a temporary folder; on amd64 apt is used as it is. (The commands are
+    recorded, not run: this machine is amd64. The arm64 path was run by hand on 2026-11-27 with
+    the host architecture overridden, and fetched the pinned kphotoalbum .deb.)"""
+    calls: list[list[str]] = []
+
+    class Done:
+        returncode = 0
+
+    def run(cmd, **kwargs):
+        calls.append(list(cmd))
+        return Done()
+
+    monkeypatch.setattr(fetch, "host_architecture", lambda: host)
+    monkeypatch.setattr(fetch.subprocess, "run", run)
+    fetch.apt_download("kphotoalbum=5.9.1-1", tmp_path, "amd64")
+    foreign = [c for c in calls if "APT::Architecture=amd64" in c]
+    if host == "amd64":
+        assert not foreign and calls[-1][-2:] == ["download", "kphotoalbum=5.9.1-1"]
+    else:
+        assert [c[-1] for c in foreign] == ["update", "kphotoalbum=5.9.1-1"]
+        assert any(arg.startswith("Dir::State::Lists=") for arg in foreign[0])
