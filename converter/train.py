@@ -99,12 +99,19 @@ def make_batch(
 
 
 def eval_set(faces: FaceSet, n_fakes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A fixed evaluation set: labelled faces as they are, or n_fakes self-blend pairs at full
+    """A fixed evaluation set: labelled faces as they are, at most n_fakes of each class (a
+    seeded sample when a class has more: the set is held in memory, 150 KB a face, and a video
+    dataset's validation split can hold tens of thousands), or n_fakes self-blend pairs at full
     difficulty (every face used in turn, so each person counts about equally)."""
-    if faces.labels.any():
-        x = np.stack([labelled_sample(faces, i, None) for i in range(len(faces))])
-        return x, faces.labels.astype(np.float32)
     rng = np.random.default_rng(seed)
+    if faces.labels.any():
+        keep = []
+        for label in (0, 1):
+            found = np.flatnonzero(faces.labels == label)
+            keep.append(found if len(found) <= n_fakes else rng.choice(found, n_fakes, False))
+        chosen = np.sort(np.concatenate(keep))
+        x = np.stack([labelled_sample(faces, int(i), None) for i in chosen])
+        return x, faces.labels[chosen].astype(np.float32)
     xs, ys = [], []
     for k in range(n_fakes):
         i = k % len(faces)

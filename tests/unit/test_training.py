@@ -88,6 +88,25 @@ def test_labelled_sets_draw_reals_and_fakes_alike(faces):
     assert np.allclose(plain, expected / expected.sum())
 
 
+def test_a_labelled_evaluation_set_keeps_at_most_n_faces_of_each_class(faces):
+    """A video dataset's validation split can hold tens of thousands of faces, and the set is
+    held in memory: at most n of each class, a seeded sample, all of a class with fewer."""
+    from converter.data import FaceSet
+
+    labels = (np.arange(len(faces)) % 5 != 0).astype(np.int8)  # 4 fakes for each real
+    labelled = FaceSet(faces.crops, faces.keypoints, faces.sources, labels)
+    n_real, n_fake = int((labels == 0).sum()), int((labels == 1).sum())
+    cap = n_real + 1  # every real, a sample of the fakes
+    assert n_fake > cap
+    x, y = train_mod.eval_set(labelled, cap, seed=3)
+    assert (y == 0).sum() == n_real and (y == 1).sum() == cap and len(x) == len(y)
+    again, _ = train_mod.eval_set(labelled, cap, seed=3)
+    other, _ = train_mod.eval_set(labelled, cap, seed=4)
+    assert np.array_equal(x, again) and not np.array_equal(x, other)
+    everything, y_all = train_mod.eval_set(labelled, n_fake, seed=3)
+    assert len(everything) == len(faces) and np.array_equal(y_all, labels)
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_dead_batch_maker_is_reported_not_waited_on(faces):
     empty = faces.subset(np.zeros(len(faces), bool))  # make_batch fails: nothing to sample
