@@ -28,7 +28,20 @@ def _read_inputs(argv):
         else:
             files.append(argv[i])
             i += 1
-    return [(f, open(f, "rb").read()) for f in files], video
+    return [(f, _Lazy(f)) for f in files], video
+
+
+class _Lazy:
+    """A file's bytes, read when they are used and not kept: a Lambda invocation holds one
+    input, so the peak RSS is measured with one in memory at a time (until 2026-11-27 all were
+    read first, 4.6 MB for the benchmark's 20 photos; a page-cached read is well under 1 ms)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def read(self):
+        with open(self.path, "rb") as f:
+            return f.read()
 
 
 def _status_mb(field):
@@ -111,7 +124,7 @@ def main(mode, argv):
         scanner = Scanner()
         marks.mark("loaded")
         for name, data in inputs:
-            v = scanner.scan_bytes(data, name)
+            v = scanner.scan_bytes(data.read(), name)
             marks.mark("first_verdict", once=True)
             results.append({"label": v.label, "faces": len(v.faces), "error": v.error})
         if video:
@@ -128,7 +141,7 @@ def main(mode, argv):
         marks.mark("loaded")  # the model loads at import
         ctx = _Context()
         for k, (_name, data) in enumerate(inputs):
-            r = handler.lambda_handler(http_event(data, f"bench-{k}"), ctx)
+            r = handler.lambda_handler(http_event(data.read(), f"bench-{k}"), ctx)
             marks.mark("first_verdict", once=True)
             results.append({"status": r.get("statusCode"), "bytes": len(r.get("body", ""))})
     elif mode == "tf":
@@ -148,7 +161,7 @@ def main(mode, argv):
         detector = FaceDetector(paths.DETECTOR)
         marks.mark("loaded")
         for _name, data in inputs:
-            image, _ = decode_image(data)
+            image, _ = decode_image(data.read())
             faces = detector.detect(image)
             crops = face_crops(image, [f.box for f in faces]) if faces else full_frame_crop(image)
             scores = model(normalise(crops), training=False)
