@@ -158,9 +158,10 @@ def extract_faces(
 
         def in_order():
             try:
-                for later in files[ahead:] + [None] * min(ahead, len(files)):
-                    if later is not None:
-                        pending.append(pool.submit(_worker_faces, later, video_frames))
+                for later in files[ahead:]:
+                    pending.append(pool.submit(_worker_faces, later, video_frames))
+                    yield pending.popleft().result()
+                while pending:
                     yield pending.popleft().result()
             finally:
                 pool.shutdown(cancel_futures=True)
