@@ -83,8 +83,7 @@ class Classifier:
         fake = np.flatnonzero(self._scores(self._dequantize(levels)) >= threshold)
         if not len(fake) or fake[0] == 0:
             return threshold
-        scale, zero = self.out["quantization"]
-        between = np.array([(levels[fake[0]] - 0.5 - zero) * scale], np.float32)
+        between = self._dequantize(np.array([levels[fake[0]] - 0.5]))  # the rounding point
         return float(self._scores(between)[0])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
