@@ -19,7 +19,7 @@ T_MAIN = time.time()
 import sys  # noqa: E402
 
 
-def _read_inputs(argv):
+def _files_and_video(argv):
     files, video, i = [], None, 0
     while i < len(argv):
         if argv[i] == "--video":
@@ -28,20 +28,15 @@ def _read_inputs(argv):
         else:
             files.append(argv[i])
             i += 1
-    return [(f, _Lazy(f)) for f in files], video
+    return files, video
 
 
-class _Lazy:
-    """A file's bytes, read when they are used and not kept: a Lambda invocation holds one
+def _read(path):
+    """A file's bytes, read when it is scanned and not kept: a Lambda invocation holds one
     input, so the peak RSS is measured with one in memory at a time (until 2026-11-27 all were
     read first, 4.6 MB for the benchmark's 20 photos; a page-cached read is well under 1 ms)."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def read(self):
-        with open(self.path, "rb") as f:
-            return f.read()
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def _status_mb(field):
@@ -113,7 +108,7 @@ def http_event(data: bytes, request_id: str) -> dict:
 
 
 def main(mode, argv):
-    inputs, video = _read_inputs(argv)
+    inputs, video = _files_and_video(argv)
     marks = Marks()
     marks.mark("inputs")
     results = []
@@ -123,8 +118,8 @@ def main(mode, argv):
         marks.mark("imported")
         scanner = Scanner()
         marks.mark("loaded")
-        for name, data in inputs:
-            v = scanner.scan_bytes(data.read(), name)
+        for name in inputs:
+            v = scanner.scan_bytes(_read(name), name)
             marks.mark("first_verdict", once=True)
             results.append({"label": v.label, "faces": len(v.faces), "error": v.error})
         if video:
@@ -140,8 +135,8 @@ def main(mode, argv):
         marks.mark("imported")
         marks.mark("loaded")  # the model loads at import
         ctx = _Context()
-        for k, (_name, data) in enumerate(inputs):
-            r = handler.lambda_handler(http_event(data.read(), f"bench-{k}"), ctx)
+        for k, name in enumerate(inputs):
+            r = handler.lambda_handler(http_event(_read(name), f"bench-{k}"), ctx)
             marks.mark("first_verdict", once=True)
             results.append({"status": r.get("statusCode"), "bytes": len(r.get("body", ""))})
     elif mode == "tf":
@@ -160,8 +155,8 @@ def main(mode, argv):
         )
         detector = FaceDetector(paths.DETECTOR)
         marks.mark("loaded")
-        for _name, data in inputs:
-            image, _ = decode_image(data.read())
+        for name in inputs:
+            image, _ = decode_image(_read(name))
             faces = detector.detect(image)
             crops = face_crops(image, [f.box for f in faces]) if faces else full_frame_crop(image)
             scores = model(normalise(crops), training=False)
