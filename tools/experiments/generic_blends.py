@@ -45,6 +45,8 @@ def patches(photos: list[Path], keypoints: np.ndarray, per_photo: int, seed: int
     crops, kps, sources = [], [], []
     for path in photos:
         img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise SystemExit(f"not an image: {path}")
         h, w = img.shape[:2]
         for _ in range(per_photo):
             side = int(min(h, w) * rng.uniform(0.2, 0.7))
