@@ -22,9 +22,7 @@ reserved 0.812, reserved paired 0.867; benchmarks/results/generic_and_symmetric.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -74,8 +72,7 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
 
-    import keras
-    from variants import measure
+    from variants import people_stage
 
     import converter.train as ct
     from converter.data import FaceSet
@@ -104,28 +101,8 @@ def main() -> int:
         return w / w.sum()
 
     ct.split, ct.source_weights = split_with_photos, weights
-    args = ct.parse_args(
-        [
-            *("--data", "assets/faces/train", "--val-data", "assets/faces/tune"),
-            *("--out", str(a.out), "--steps", str(a.steps), "--seed", str(a.seed)),
-            *("--val-seed", "1", "--init", a.init, "--lr", "5e-4", "--curriculum", "0"),
-            *("--label-smoothing", "0.1", "--quiet"),
-        ]
-    )
-    t0 = time.time()
-    state = ct.train(args)
-    chosen = keras.models.load_model(a.out / "best.keras", compile=False)
-    result = {
-        "share": a.share,
-        "photos": len(photos),
-        "per_photo": a.per_photo,
-        "seed": a.seed,
-        "minutes": round((time.time() - t0) / 60, 1),
-        "best_tune_auc": round(state["best_auc"], 4),
-    }
-    result |= measure(chosen) | {"history": state["history"]}
-    (a.out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "history"}))
+    about = {"share": a.share, "photos": len(photos), "per_photo": a.per_photo}
+    people_stage(a.out, a.init, a.steps, a.seed, about)
     return 0
 
 

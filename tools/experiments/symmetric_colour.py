@@ -24,9 +24,7 @@ arguments, its validation set unchanged), with these pairs; measured like the ot
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +60,7 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
 
-    import keras
-    from variants import measure
+    from variants import people_stage
 
     import converter.train as ct
     from converter.data import MARGIN_RATIO
@@ -80,26 +77,7 @@ def main() -> int:
         return np.stack(xs), np.array(ys, np.float32)
 
     ct.make_batch = make_batch  # training batches only: eval_set keeps the plain pairs
-    args = ct.parse_args(
-        [
-            *("--data", "assets/faces/train", "--val-data", "assets/faces/tune"),
-            *("--out", str(a.out), "--steps", str(a.steps), "--seed", str(a.seed)),
-            *("--val-seed", "1", "--init", a.init, "--lr", "5e-4", "--curriculum", "0"),
-            *("--label-smoothing", "0.1", "--quiet"),
-        ]
-    )
-    t0 = time.time()
-    state = ct.train(args)
-    chosen = keras.models.load_model(a.out / "best.keras", compile=False)
-    result = {
-        "variant": "symmetric colour",
-        "seed": a.seed,
-        "minutes": round((time.time() - t0) / 60, 1),
-        "best_tune_auc": round(state["best_auc"], 4),
-    }
-    result |= measure(chosen) | {"history": state["history"]}
-    (a.out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "history"}))
+    people_stage(a.out, a.init, a.steps, a.seed, {"variant": "symmetric colour"})
     return 0
 
 

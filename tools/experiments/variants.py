@@ -99,6 +99,36 @@ def measure(model) -> dict:
     return out
 
 
+def people_stage(out: Path, init: str, steps: int, seed: int, about: dict) -> dict:
+    """The recipe's people stage (its arguments and validation set) into `out`, with whatever
+    the caller has patched into converter.train; its best checkpoint by tune measured, and
+    `about` + the figures + the validation curve written to out/result.json."""
+    import keras
+
+    import converter.train as ct
+
+    args = ct.parse_args(
+        [
+            *("--data", "assets/faces/train", "--val-data", "assets/faces/tune"),
+            *("--out", str(out), "--steps", str(steps), "--seed", str(seed)),
+            *("--val-seed", "1", "--init", init, "--lr", "5e-4", "--curriculum", "0"),
+            *("--label-smoothing", "0.1", "--quiet"),
+        ]
+    )
+    t0 = time.time()
+    state = ct.train(args)
+    chosen = keras.models.load_model(out / "best.keras", compile=False)
+    result = about | {
+        "seed": seed,
+        "minutes": round((time.time() - t0) / 60, 1),
+        "best_tune_auc": round(state["best_auc"], 4),
+    }
+    result |= measure(chosen) | {"history": state["history"]}
+    (out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "history"}))
+    return result
+
+
 def main() -> int:
     a = parse_args()
     import tensorflow as tf
