@@ -100,21 +100,18 @@ def measure(model) -> dict:
 
 
 def people_stage(out: Path, init: str, steps: int, seed: int, about: dict) -> dict:
-    """The recipe's people stage (its arguments and validation set) into `out`, with whatever
-    the caller has patched into converter.train; its best checkpoint by tune measured, and
-    `about` + the figures + the validation curve written to out/result.json."""
+    """The recipe's people stage (converter.recipe's arguments and validation set; `out`,
+    `steps` and `init` in place of its own) with whatever the caller has patched into
+    converter.train; its best checkpoint by tune measured, and `about` + the figures + the
+    validation curve written to out/result.json."""
     import keras
 
     import converter.train as ct
+    from converter.recipe import commands
 
-    args = ct.parse_args(
-        [
-            *("--data", "assets/faces/train", "--val-data", "assets/faces/tune"),
-            *("--out", str(out), "--steps", str(steps), "--seed", str(seed)),
-            *("--val-seed", "1", "--init", init, "--lr", "5e-4", "--curriculum", "0"),
-            *("--label-smoothing", "0.1", "--quiet"),
-        ]
-    )
+    people = commands(ROOT / "runs", seed, 1, [], people_runs=1)[-1]  # stage1, reference, people
+    overrides = ["--out", str(out), "--steps", str(steps), "--init", init, "--quiet"]
+    args = ct.parse_args([*people, *overrides])  # a repeated option: argparse keeps the last
     t0 = time.time()
     state = ct.train(args)
     chosen = keras.models.load_model(out / "best.keras", compile=False)
