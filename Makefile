@@ -80,7 +80,12 @@ validate: sam
 	$(SAM) validate --lint
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 
+# A full set-up and test run (make test) fills about 6 GiB here (venvs, layer builds, the face
+# cache, pytest's temporary folders); pip's own "No space left on device" comes late and buried.
+NEED_GIB := 8
 $(STAMP): pyproject.toml
+	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); [ "$$free" -ge $(NEED_GIB) ] || \
+		echo "warning: $$free GiB free on this disk; set-up and tests need about $(NEED_GIB)" >&2
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[train,aws,local,dev]'
