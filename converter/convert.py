@@ -19,6 +19,7 @@ from .parity import compare, gate
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 VARIANTS = ("int8", "dynamic", "float16", "float32")
+GPTQ_ROWS = 400  # calibration inputs GPTQ rounds the int8 weights on (converter.gptq); 0: none
 
 
 def logit_model(model):
@@ -38,7 +39,9 @@ def logit_model(model):
 
 
 @contextmanager
-def saved_model_converter(model, calibration: np.ndarray | None = None) -> Iterator:
+def saved_model_converter(
+    model, calibration: np.ndarray | None = None, gptq_rows: int = 0
+) -> Iterator:
     """A TFLiteConverter, not yet configured, for the network as every variant converts it: it
     outputs the logit (see logit_model), has its batch norms folded into the convolutions (see
     model.fold_batch_norm: in int8 that cut the largest score difference from the float model
@@ -47,23 +50,34 @@ def saved_model_converter(model, calibration: np.ndarray | None = None) -> Itera
     inputs, Nx224x224x3) the channels of each activation are also equalised on it
     (model.equalise_ranges). Each step leaves the float output as it was; together they cut
     the shipped model's mean int8 score error by a third (README, "Conversion and the parity
-    gate"). Keras 3 exports a SavedModel and TFLite converts that (the path upstream
-    recommends); the SavedModel lives while the block runs."""
+    gate"). With `gptq_rows` as well, the weights are then rounded to their int8 grids by GPTQ
+    on that many calibration inputs (converter.gptq), which the converter keeps as they are.
+    Keras 3 exports a SavedModel and TFLite converts that (the path upstream recommends); the
+    SavedModel lives while the block runs."""
     import tensorflow as tf
 
+    from .gptq import round_weights
     from .model import equalise_ranges, int8_friendly  # Keras, like TF, only when converting
 
     network = int8_friendly(model)
     if calibration is not None:
         network = equalise_ranges(network, calibration)
+        if gptq_rows:
+            network = round_weights(network, calibration, gptq_rows)
     with tempfile.TemporaryDirectory() as tmp:
         logit_model(network).export(tmp, format="tf_saved_model", verbose=False)
         yield tf.lite.TFLiteConverter.from_saved_model(tmp)
 
 
-def to_tflite(model, variant: str, representative: Iterable[np.ndarray] | None = None) -> bytes:
+def to_tflite(
+    model,
+    variant: str,
+    representative: Iterable[np.ndarray] | None = None,
+    gptq_rows: int = GPTQ_ROWS,
+) -> bytes:
     """Bytes of the converted model (see saved_model_converter).
-    `representative`: float32 1xSxSx3 inputs, for int8 calibration."""
+    `representative`: float32 1xSxSx3 inputs, for int8 calibration; `gptq_rows`: how many of
+    them GPTQ rounds the int8 weights on (0: to nearest, as the converter rounds)."""
     import tensorflow as tf
 
     if variant not in VARIANTS:
@@ -71,7 +85,8 @@ def to_tflite(model, variant: str, representative: Iterable[np.ndarray] | None =
     samples = list(representative) if variant == "int8" and representative is not None else []
     if variant == "int8" and not samples:
         raise ValueError("int8 needs representative data (real face crops)")
-    with saved_model_converter(model, np.concatenate(samples) if samples else None) as converter:
+    calibration = np.concatenate(samples) if samples else None
+    with saved_model_converter(model, calibration, gptq_rows) as converter:
         if variant != "float32":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if variant == "float16":

@@ -34,7 +34,7 @@ from deepfake_scanner.classify import Classifier
 from deepfake_scanner.litert import sha256_file
 from deepfake_scanner.preprocess import SPEC, normalise
 
-from .convert import VARIANTS, tflite_scores, to_tflite, write_if_faithful
+from .convert import GPTQ_ROWS, VARIANTS, tflite_scores, to_tflite, write_if_faithful
 from .data import MARGIN_RATIO, VIDEO_MAX_FRAMES, labelled_files, list_files, load_faces
 from .metrics import classification_report
 from .parity import ParityError
@@ -163,6 +163,12 @@ def parse_args(argv=None):
     p.add_argument("--target-fpr", type=float, default=TARGET_FPR)
     p.add_argument("--eval-fakes", type=int, default=EVAL_FAKES)
     p.add_argument("--calibration", type=int, default=200, help="calibration pairs")
+    p.add_argument(
+        "--gptq-rows",
+        type=int,
+        default=GPTQ_ROWS,
+        help="calibration inputs GPTQ rounds the int8 weights on (converter.gptq); 0: to nearest",
+    )
     p.add_argument("--cache", type=Path, default=ROOT / ".cache")
     p.add_argument(
         "--video-frames",
@@ -218,6 +224,12 @@ def judge(args, out: Path, blobs: dict, serving: str, tune):
         "preprocess": SPEC.to_dict(),
         "threshold": 0.5,
     }
+    if "int8" in blobs:
+        meta["int8_weights"] = (
+            f"rounded by GPTQ on {args.gptq_rows} calibration inputs (converter.gptq)"
+            if args.gptq_rows
+            else "rounded to nearest by the converter"
+        )
     write_metadata(out, meta)
     tune_photos, tune_face_scores = photo_scores(scan_photos(out, photo_files(args.tune_data)[0]))
     if not len(tune_photos):
@@ -269,7 +281,8 @@ def export(args) -> dict:
     keras_tune, keras_eval = predict(model, x_tune), predict(model, x_eval)
 
     calib = list(representative(train_faces, args.calibration, args.seed))
-    blobs = {v: to_tflite(model, v, calib) for v in dict.fromkeys([*args.serving, *args.variants])}
+    variants = dict.fromkeys([*args.serving, *args.variants])
+    blobs = {v: to_tflite(model, v, calib, args.gptq_rows) for v in variants}
     x = normalise(x_tune)  # each variant runs once; the gate may judge it at several thresholds
     tune_scores = {v: tflite_scores(blob, x) for v, blob in blobs.items()}
     del x

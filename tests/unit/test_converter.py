@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
 
 from converter.convert import VARIANTS, tflite_scores, to_tflite, write_if_faithful  # noqa: E402
+from converter.gptq import gptq, grid_step, input_gram, round_weights  # noqa: E402
 from converter.model import (  # noqa: E402
     build_model,
     equalise_ranges,
@@ -241,6 +242,70 @@ def test_a_model_whose_activations_do_not_commute_with_a_scale_is_not_equalised(
     outputs = keras.layers.Dense(1)(keras.layers.Flatten()(x))
     model = keras.Model(inputs, outputs)
     assert equalise_ranges(model, np.ones((1, 16, 16, 3), np.float32)) is model
+
+
+def test_gptq_keeps_each_channels_step_and_moves_the_layer_output_less_than_nearest():
+    """GPTQ's weights lie on the int8 grid the converter derives from them (the same step:
+    each channel's largest weight is kept) and, on correlated inputs, change the layer's
+    output less than rounding each weight to nearest."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((500, 6)) @ rng.standard_normal((6, 24))
+    x += 0.1 * rng.standard_normal(x.shape)
+    kernel = rng.standard_normal((24, 5)).astype(np.float32)
+    rounded = gptq(kernel, x.T @ x)
+    step = grid_step(kernel)
+    np.testing.assert_array_equal(grid_step(rounded), step)
+    levels = rounded / step
+    np.testing.assert_allclose(levels, np.round(levels), atol=1e-3)
+    assert np.abs(levels).max() <= 127
+
+    def output_error(w):
+        return float(np.square(x @ (w - kernel)).sum())
+
+    nearest = np.round(kernel / step) * step
+    assert output_error(rounded) < 0.5 * output_error(nearest)
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_input_gram_takes_patches_in_the_kernels_order(padding):
+    """k^T (X^T X) k is the sum of squares of the convolution's output for every channel only
+    when the patches' values line up with the reshaped kernel's rows."""
+    rng = np.random.default_rng(1)
+    layer = keras.layers.Conv2D(3, (3, 2), strides=2, padding=padding, use_bias=False)
+    inputs = rng.random((5, 9, 8, 4), dtype=np.float32)
+    out = np.asarray(layer(inputs))
+    kernel = np.asarray(layer.kernel).reshape(-1, 3).astype(np.float64)
+    gram = input_gram(layer, inputs)
+    np.testing.assert_allclose(
+        np.einsum("ic,ij,jc->c", kernel, gram, kernel),
+        np.square(out).sum(axis=(0, 1, 2)),
+        rtol=1e-4,
+    )
+
+
+def test_the_int8_file_keeps_the_weights_gptq_rounded(trained_tiny):
+    """to_tflite rounds the int8 weights by GPTQ on the calibration inputs, and the converter
+    keeps them: the file's weights, dequantized, are the rounded network's."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    x, _ = separable_data(40, 7)
+    rounded = round_weights(equalise_ranges(int8_friendly(trained_tiny), x), x, 40)
+    expected = [la.get_weights()[0] for la in rounded.layers if la.get_weights()]
+    blob = to_tflite(trained_tiny, "int8", [x[i : i + 1] for i in range(40)], gptq_rows=40)
+    interpreter = Interpreter(model_content=blob)
+    interpreter.allocate_tensors()
+    weights = {  # int8 and symmetric (activations after a ReLU have zero point -128)
+        tuple(t["shape"]): t
+        for t in interpreter.get_tensor_details()
+        if t["dtype"] == np.int8 and not t["quantization_parameters"]["zero_points"].any()
+    }
+    for kernel in expected:  # TFLite keeps output channels first (OHWI; (out, in) for dense)
+        tensor = weights[np.moveaxis(kernel, -1, 0).shape]
+        scales = tensor["quantization_parameters"]["scales"]
+        values = interpreter.get_tensor(tensor["index"]).astype(np.float32)
+        dequantized = values * scales.reshape(-1, *[1] * (values.ndim - 1))
+        np.testing.assert_allclose(np.moveaxis(dequantized, 0, -1), kernel, atol=1e-6)
+    assert len(expected) == 2
 
 
 def test_metadata_records_the_run_chain_and_the_recipes_seed_choice(tmp_path):
