@@ -134,8 +134,9 @@ def iter_members(archive: Path):
                 yield m.name, lambda m=m: t.extractfile(m).read()  # type: ignore[union-attr]
 
 
-def extract(entry: dict, archive: Path) -> int:
-    """Copy the entry's files out of its archive; a pattern ending in / names a folder."""
+def extract(entry: dict, archive: Path, placed: set[Path] | None = None) -> int:
+    """Copy the entry's files out of its archive; a pattern ending in / names a folder. Each
+    file's place is added to `placed` when given."""
     patterns = entry["files"]
     hits = dict.fromkeys(patterns, 0)
     for name, read in iter_members(archive):
@@ -146,12 +147,27 @@ def extract(entry: dict, archive: Path) -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.exists():
                 target.write_bytes(read())
+            if placed is not None:
+                placed.add(target)
             hits[pattern] += 1
             break
     missing = [p for p, n in hits.items() if not n]
     if missing:
         raise SystemExit(f"{entry['spec']}: nothing in {archive.name} matches {missing}")
     return sum(hits.values())
+
+
+def prune(placed: set[Path]) -> list[Path]:
+    """Remove files under assets/faces/ that no entry placed: an entry taken out of the manifest
+    must not leave its photos in a folder that training and evaluation read whole."""
+    faces = ASSETS / "faces"
+    stale = [p for p in sorted(faces.rglob("*")) if p.is_file() and p not in placed]
+    for path in stale:
+        path.unlink()
+    for folder in sorted((p for p in faces.rglob("*") if p.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return stale
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,11 +179,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     manifest = json.loads(MANIFEST.read_text())
+    placed: set[Path] = set()
     for key, entry in manifest.items():
         if key.startswith("_") or (args.group and entry["group"] not in args.group):
             continue
-        n = extract(entry, download(entry))
+        n = extract(entry, download(entry), placed)
         print(f"assets: {entry['spec']:<40} {entry['group']:<8} {n:>3} files")
+    if not args.group:  # only a whole fetch knows every file that belongs
+        for path in prune(placed):
+            print(f"assets: removed {path.relative_to(ASSETS)} (no entry in {MANIFEST.name})")
     return 0
 
 

@@ -87,6 +87,29 @@ def test_a_pattern_that_matches_nothing_stops_the_fetch(tmp_path, assets):
         fetch.extract(entry({"./usr/share/demo/missing.jpg": "faces/x/"}), deb)
 
 
+def test_a_whole_fetch_removes_face_files_no_entry_places(tmp_path, assets, monkeypatch):
+    """Photos of an entry taken out of the manifest would otherwise stay in the folders that
+    training and evaluation read whole."""
+    deb = make_deb(tmp_path / "demo_1.0_all.deb", FILES)
+    manifest = tmp_path / "assets.json"
+    manifest.write_text(
+        '{"_comment": "", "demo": {"spec": "demo=1.0", "group": "train",'
+        ' "files": {"./usr/share/demo/a.jpg": "faces/train/demo/"}}}'
+    )
+    monkeypatch.setattr(fetch, "MANIFEST", manifest)
+    monkeypatch.setattr(fetch, "download", lambda entry: deb)
+    stale = assets / "faces/train/gone/old.jpg"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"stale")
+    (assets / "models").mkdir()
+    (assets / "models/keep.tflite").write_bytes(b"model")
+    assert fetch.main(["--group", "train"]) == 0  # a partial fetch leaves others' files alone
+    assert stale.exists()
+    assert fetch.main([]) == 0
+    assert not stale.exists() and not stale.parent.exists()
+    assert (assets / "faces/train/demo/a.jpg").exists() and (assets / "models/keep.tflite").exists()
+
+
 def test_a_file_that_is_not_a_debian_package_is_refused(tmp_path):
     bogus = tmp_path / "bogus.deb"
     bogus.write_bytes(b"PK\x03\x04 not an ar archive")
