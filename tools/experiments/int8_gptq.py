@@ -1,6 +1,7 @@
 """Rounding the weights for int8 by their effect on each layer's output (GPTQ), not to nearest.
 
     .venv/bin/python tools/experiments/int8_gptq.py [--model models/reference] [--rows 400]
+        [--calibration 1000]
 
 About three quarters of the int8 file's score error was the rounding of its weights
 (tools/experiments/int8_ranges.py). converter.gptq rounds them by their effect on each layer's
@@ -31,6 +32,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, default=ROOT / "models" / "reference")
     p.add_argument("--rows", type=int, default=400, help="calibration inputs for X^T X")
+    p.add_argument("--calibration", type=int, default=1000, help="pairs (converter.export's)")
     a = p.parse_args()
     import keras
 
@@ -50,7 +52,7 @@ def main() -> int:
     )
     cache = ROOT / ".cache"
     train = load_faces(ROOT / "assets" / "faces" / "train", cache)
-    calib = list(representative(train, 200, 0))
+    calib = list(representative(train, a.calibration, 0))
     sets = {}
     for name, seed in (("tune", 11), ("reserved", 12)):
         folder = "tune" if name == "tune" else "eval"
