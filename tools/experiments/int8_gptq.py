@@ -19,9 +19,7 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,15 +33,12 @@ def main() -> int:
     p.add_argument("--calibration", type=int, default=1000, help="pairs (converter.export's)")
     a = p.parse_args()
     import keras
+    from int8_sets import file_row, parity_sets
 
     import converter.model
     from converter.convert import to_tflite
     from converter.data import load_faces
     from converter.export import representative
-    from converter.parity import compare
-    from converter.train import eval_set, predict
-    from deepfake_scanner.classify import Classifier
-    from deepfake_scanner.preprocess import normalise
 
     meta = json.loads((a.model / "metadata.json").read_text())
     quantile = meta.get("threshold_quantile", meta["threshold"])
@@ -53,11 +48,7 @@ def main() -> int:
     cache = ROOT / ".cache"
     train = load_faces(ROOT / "assets" / "faces" / "train", cache)
     calib = list(representative(train, a.calibration, 0))
-    sets = {}
-    for name, seed in (("tune", 11), ("reserved", 12)):
-        folder = "tune" if name == "tune" else "eval"
-        x, y = eval_set(load_faces(ROOT / "assets" / "faces" / folder, cache), 600, seed)
-        sets[name] = (normalise(x), y, predict(model, x))
+    sets = parity_sets(model)
 
     blobs = {
         "weights rounded to nearest": to_tflite(model, "int8", calib, gptq_rows=0),
@@ -65,21 +56,8 @@ def main() -> int:
             model, "int8", calib, gptq_rows=a.rows
         ),
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, blob in blobs.items():
-            path = Path(tmp) / "int8.tflite"
-            path.write_bytes(blob)
-            clf = Classifier(path, output="logit")
-            threshold = clf.decision_threshold(quantile)
-            row: dict[str, Any] = {"int8": name, "threshold": round(threshold, 6)}
-            for set_name, (xn, y, ref) in sets.items():
-                r = compare(ref, clf.predict(xn), y, threshold)
-                flips = round((1 - r["agreement"]) * len(y))
-                row[set_name] = {
-                    "flips": flips,
-                    **{k: round(r[k], 5) for k in ("mean_abs_diff", "max_abs_diff")},
-                }
-            print(json.dumps(row), flush=True)
+    for name, blob in blobs.items():
+        print(json.dumps(file_row(name, blob, quantile, sets)[0]), flush=True)
     return 0
 
 

@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -204,13 +203,13 @@ def main() -> int:
     p.add_argument("--steps", type=int, nargs="+", default=[300])
     p.add_argument("--lr", type=float, nargs="+", default=[3e-6])
     a = p.parse_args()
+    from int8_sets import file_row, parity_sets
+
     import converter.model
     from converter.convert import logit_model, to_tflite
     from converter.data import load_faces
     from converter.export import representative
-    from converter.parity import compare
-    from converter.train import eval_set, make_batch, predict
-    from deepfake_scanner.classify import Classifier
+    from converter.train import make_batch, predict
     from deepfake_scanner.preprocess import normalise
 
     if a.checkpoint:
@@ -226,11 +225,7 @@ def main() -> int:
     pool, _ = make_batch(train, np.random.default_rng(7), 2 * a.pairs, 1.0)
     pool = normalise(pool)
     target = predict(logit_model(model), pool, to_input=lambda v: v)
-    sets = {}
-    for name, seed in (("tune", 11), ("reserved", 12)):
-        folder = "tune" if name == "tune" else "eval"
-        x, y = eval_set(load_faces(ROOT / "assets" / "faces" / folder, cache), 600, seed)
-        sets[name] = (normalise(x), y, predict(model, x))
+    sets = parity_sets(model)
 
     cm: Any = converter.model  # patched: converter.convert looks equalise_ranges up in it
     equalise = cm.equalise_ranges
@@ -256,27 +251,15 @@ def main() -> int:
                 cm.equalise_ranges = equalise
             blobs[f"fitted, {steps} steps, lr {lr}"] = (blob, fitted["net"])
     calib_x = np.concatenate(calib)
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, (blob, net) in blobs.items():
-            path = Path(tmp) / "int8.tflite"
-            path.write_bytes(blob)
-            clf = Classifier(path, output="logit")
-            threshold = clf.decision_threshold(quantile)
-            row: dict[str, Any] = {"int8": name, "threshold": round(threshold, 6)}
-            for set_name, (xn, y, ref) in sets.items():
-                got = clf.predict(xn)
-                r = compare(ref, got, y, threshold)
-                row[set_name] = {
-                    "flips": round((1 - r["agreement"]) * len(y)),
-                    **{k: round(r[k], 5) for k in ("mean_abs_diff", "max_abs_diff")},
-                    "auc": round(r["auc_converted"], 4),
-                }
-                if net is not None:
-                    sim = 1 / (1 + np.exp(-int8_logits(net, xn, calib_x)))
-                    row[set_name]["simulated_vs_file_mean_abs"] = round(
-                        float(np.abs(sim - got).mean()), 5
-                    )
-            print(json.dumps(row), flush=True)
+    for name, (blob, net) in blobs.items():
+        row, scores = file_row(name, blob, quantile, sets)
+        if net is not None:  # how closely the simulation follows the converted file
+            for set_name, (xn, _, _) in sets.items():
+                sim = 1 / (1 + np.exp(-int8_logits(net, xn, calib_x)))
+                row[set_name]["simulated_vs_file_mean_abs"] = round(
+                    float(np.abs(sim - scores[set_name]).mean()), 5
+                )
+        print(json.dumps(row), flush=True)
     return 0
 
 

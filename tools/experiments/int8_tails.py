@@ -23,12 +23,9 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,32 +68,20 @@ def main() -> int:
     p.add_argument("--margin", type=float, nargs="*", default=[1.5, 2.0])
     a = p.parse_args()
     import keras
+    from int8_sets import SETS, file_row, parity_sets
 
     from converter.convert import to_tflite
     from converter.data import load_faces
     from converter.export import representative
     from converter.model import float32_copy
-    from converter.parity import compare
-    from converter.train import eval_set, predict
-    from deepfake_scanner.classify import Classifier
-    from deepfake_scanner.preprocess import normalise
 
     meta = json.loads((a.model / "metadata.json").read_text())
     quantile = meta.get("threshold_quantile", meta["threshold"])
     model = float32_copy(
         keras.models.load_model(a.model / meta["files"]["keras"]["path"], compile=False)
     )
-    cache, faces = ROOT / ".cache", ROOT / "assets" / "faces"
-    train = load_faces(faces / "train", cache)
-    sets = {}
-    for name, folder, seed in (
-        ("tune", "tune", 11),
-        ("reserved", "eval", 12),
-        ("fresh 1234", "eval", 1234),
-        ("fresh 99", "eval", 99),
-    ):
-        x, y = eval_set(load_faces(faces / folder, cache), 600, seed)
-        sets[name] = (normalise(x), y, predict(model, x))
+    train = load_faces(ROOT / "assets" / "faces" / "train", ROOT / ".cache")
+    sets = parity_sets(model, SETS)
 
     files = [(f"calibration {n} pairs", n, 1.0) for n in a.calibration]
     files += [(f"calibration 200 pairs, ranges x{m}", 200, m) for m in a.margin]
@@ -108,23 +93,7 @@ def main() -> int:
             with widened_ranges(margin):
                 blob = to_tflite(model, "int8", calib)
         del calib
-        with tempfile.NamedTemporaryFile(suffix=".tflite") as f:
-            f.write(blob)
-            f.flush()
-            clf = Classifier(Path(f.name), output="logit")
-            threshold = clf.decision_threshold(quantile)
-            row: dict = {"int8": name, "threshold": round(threshold, 6)}
-            for set_name, (xn, y, ref) in sets.items():
-                got = clf.predict(xn)
-                diff = np.abs(got - ref)
-                r = compare(ref, got, y, threshold)
-                row[set_name] = {
-                    "flips": round((1 - r["agreement"]) * len(y)),
-                    "mean_abs_diff": round(float(diff.mean()), 5),
-                    "max_abs_diff": round(float(diff.max()), 4),
-                    "over_0.1": int((diff > 0.1).sum()),
-                }
-        print(json.dumps(row), flush=True)
+        print(json.dumps(file_row(name, blob, quantile, sets)[0]), flush=True)
     return 0
 
 
