@@ -81,8 +81,10 @@ def make_batch(
     batch: int,
     difficulty: float,
     weights: np.ndarray | None = None,
+    pair=make_pair,
 ):
-    """uint8 BGR crops and labels: real/self-blend pairs, or labelled samples."""
+    """uint8 BGR crops and labels: real/self-blend pairs (`pair` makes each, with make_pair's
+    arguments), or labelled samples."""
     xs, ys = [], []
     if faces.labels.any():
         for i in rng.choice(len(faces), batch, p=weights):
@@ -90,7 +92,7 @@ def make_batch(
             ys.append(float(faces.labels[i]))
     else:
         for i in rng.choice(len(faces), batch // 2, p=weights):
-            real, fake = make_pair(
+            real, fake = pair(
                 faces.crops[i], faces.keypoints[i], rng, difficulty, SPEC.size, MARGIN_RATIO
             )
             xs += [real, fake]

@@ -24,6 +24,7 @@ arguments, its validation set unchanged), with these pairs; measured like the ot
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -63,20 +64,9 @@ def main() -> int:
     from variants import people_stage
 
     import converter.train as ct
-    from converter.data import MARGIN_RATIO
-    from deepfake_scanner.preprocess import SPEC
 
-    def make_batch(faces, rng, batch, difficulty, weights=None):
-        xs, ys = [], []
-        for i in rng.choice(len(faces), batch // 2, p=weights):
-            real, fake = symmetric_pair(
-                faces.crops[i], faces.keypoints[i], rng, difficulty, SPEC.size, MARGIN_RATIO
-            )
-            xs += [real, fake]
-            ys += [0.0, 1.0]
-        return np.stack(xs), np.array(ys, np.float32)
-
-    ct.make_batch = make_batch  # training batches only: eval_set keeps the plain pairs
+    # training batches only: eval_set keeps the plain pairs
+    ct.make_batch = functools.partial(ct.make_batch, pair=symmetric_pair)
     people_stage(a.out, a.init, a.steps, a.seed, {"variant": "symmetric colour"})
     return 0
 
