@@ -41,24 +41,16 @@ sys.path.insert(0, str(ROOT))
 import keras  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-WEIGHT_LEVELS = 127  # each side of zero
+from converter.gptq import LEVELS, grid_step  # noqa: E402
+
 ACTIVATION_LEVELS = 255  # steps over an activation's range
 
 
-def weight_step(kernel) -> np.ndarray:
-    """TFLite's per-output-channel int8 weight step (output channels last)."""
-    flat = np.abs(np.asarray(kernel)).reshape(-1, np.shape(kernel)[-1])
-    step = flat.max(axis=0) / WEIGHT_LEVELS
-    return np.where(step > 0, step, 1.0).astype(np.float32)
-
-
 def on_grid(kernel: np.ndarray) -> np.ndarray:
-    """The kernel rounded to its int8 grid; the largest weight of each channel stays exactly as
-    it is, so the step the converter derives from the rounded kernel is the same."""
-    step = weight_step(kernel)
-    return (np.clip(np.round(kernel / step), -WEIGHT_LEVELS, WEIGHT_LEVELS) * step).astype(
-        np.float32
-    )
+    """The kernel rounded to nearest on its int8 grid (converter.gptq.grid_step); the largest
+    weight of each channel stays exactly as it is, so the converter derives the same step."""
+    step = grid_step(kernel)
+    return (np.clip(np.round(kernel / step), -LEVELS, LEVELS) * step).astype(np.float32)
 
 
 def _round(x):
@@ -68,9 +60,9 @@ def _round(x):
 
 def _fake_weights(kernel):
     axes = tuple(range(len(kernel.shape) - 1))
-    step = ops.stop_gradient(ops.max(ops.abs(kernel), axis=axes) / WEIGHT_LEVELS)
+    step = ops.stop_gradient(ops.max(ops.abs(kernel), axis=axes) / LEVELS)
     step = ops.where(step > 0, step, ops.ones_like(step))
-    return ops.clip(_round(kernel / step), -WEIGHT_LEVELS, WEIGHT_LEVELS) * step
+    return ops.clip(_round(kernel / step), -LEVELS, LEVELS) * step
 
 
 def _fake_activation(x, low: float, high: float):
