@@ -18,13 +18,8 @@ reserved people, eval_set seed 1), against the recipe's seed-0 run (README, "Wha
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
-import queue
 import sys
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -67,84 +62,31 @@ def batch_at(faces, weights, seed, step, batch, difficulty):
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--weight", type=float, default=10.0, help="weight of the boundary loss")
-    p.add_argument("--out", type=Path, default=ROOT / "runs/experiments/boundary")
-    p.add_argument("--init", type=Path, default=ROOT / "runs/reference/best.keras")
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--seed", type=int, default=0)
+    from aux_stage import run_aux_stage, stage_parser
+
+    p = stage_parser("boundary", 10.0, "boundary")
     a = p.parse_args()
 
     import keras
-    from variants import measure
 
-    from converter.data import load_faces
-    from converter.metrics import auc
-    from converter.train import (
-        BATCH,
-        WARMUP,
-        WEIGHT_DECAY,
-        Ramp,
-        eval_set,
-        predict,
-        source_weights,
-    )
-    from deepfake_scanner.preprocess import normalise
+    from converter.train import BATCH, Ramp
 
-    keras.utils.set_random_seed(a.seed)
-    a.out.mkdir(parents=True, exist_ok=True)
-    faces = load_faces(ROOT / "assets/faces/train", ROOT / ".cache")
-    tune = load_faces(ROOT / "assets/faces/tune", ROOT / ".cache")
-    x_val, y_val = eval_set(tune, 600, 1)  # the recipe's --val-seed 1
-    weights, ramp = source_weights(faces), Ramp(0)  # the people stage: --curriculum 0
+    ramp = Ramp(0)  # the people stage: --curriculum 0
 
-    base = keras.models.load_model(a.init, compile=False)
-    head = keras.layers.Conv2D(1, 1, activation="sigmoid", dtype="float32", name="boundary")
-    model = keras.Model(
-        base.input, {"fake": base.output, "boundary": head(base.get_layer("relu3").output)}
-    )
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=a.steps - WARMUP, warmup_target=5e-4, warmup_steps=WARMUP
-    )
-    model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=WEIGHT_DECAY, clipnorm=1.0),
-        loss={
-            "fake": keras.losses.BinaryCrossentropy(label_smoothing=0.1),
-            "boundary": keras.losses.BinaryCrossentropy(),
-        },
-        loss_weights={"fake": 1.0, "boundary": a.weight},
-    )
+    def build(base, faces):
+        head = keras.layers.Conv2D(1, 1, activation="sigmoid", dtype="float32", name="boundary")
+        model = keras.Model(
+            base.input, {"fake": base.output, "boundary": head(base.get_layer("relu3").output)}
+        )
 
-    ready: queue.Queue = queue.Queue(maxsize=3)
-
-    def produce() -> None:
-        for step in range(a.steps):
+        def batch(step, weights):
             x, y, b = batch_at(faces, weights, a.seed, step, BATCH, ramp(step))
-            ready.put((normalise(x), y, b))
+            return x, {"fake": y, "boundary": b}
 
-    threading.Thread(target=produce, daemon=True).start()
-    history, best, t0 = [], -1.0, time.time()
-    for step in range(1, a.steps + 1):
-        x, y, b = ready.get()
-        logs = model.train_on_batch(x, {"fake": y, "boundary": b}, return_dict=True)
-        if step % 250 == 0 or step == a.steps:
-            val = auc(y_val, predict(base, x_val))
-            entry = {
-                "step": step,
-                "val_auc": round(val, 4),
-                "minutes": round((time.time() - t0) / 60, 1),
-            }
-            entry |= {k: round(float(v), 4) for k, v in logs.items()}
-            history.append(entry)
-            print(json.dumps(entry), flush=True)
-            if val > best:
-                best = val
-                base.save(a.out / "best.keras")
-    chosen = keras.models.load_model(a.out / "best.keras", compile=False)
-    result = {"weight": a.weight, "seed": a.seed, "best_tune_auc": round(best, 4)}
-    result |= measure(chosen) | {"history": history}
-    (a.out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "history"}))
+        losses = {"boundary": keras.losses.BinaryCrossentropy()}
+        return model, losses, {"boundary": a.weight}, batch
+
+    run_aux_stage(a.out, a.init, a.steps, a.seed, build, {"weight": a.weight})
     return 0
 
 
