@@ -236,6 +236,7 @@ def judge(args, out: Path, blobs: dict, serving: str, tune):
             if args.gptq_rows
             else "rounded to nearest by the converter"
         )
+        meta["int8_calibration_pairs"] = args.calibration  # activation ranges measured on these
     write_metadata(out, meta)
     tune_photos, tune_face_scores = photo_scores(scan_photos(out, photo_files(args.tune_data)[0]))
     if not len(tune_photos):
