@@ -116,7 +116,9 @@ def context_crop(image: np.ndarray, face) -> tuple[np.ndarray, np.ndarray]:
 
 
 def list_files(folder: Path) -> list[Path]:
-    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.name.startswith("."))
+    """The files a folder dataset holds: deepfake_scanner.paths.files_under (hidden ones left
+    out, linked folders followed, as the scan CLI reads a folder)."""
+    return paths.files_under(Path(folder))
 
 
 def _file_faces(detector, path: Path, video_frames: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -20,12 +20,10 @@ from .video import AGGREGATIONS, DEFAULT_FRAMES
 
 
 def iter_files(path: Path) -> Iterator[Path]:
-    """A file itself, or every non-hidden file under a folder, in a stable order."""
+    """A file itself, or every non-hidden file under a folder (linked folders followed), in a
+    stable order."""
     if path.is_dir():
-        for p in sorted(path.rglob("*")):
-            rel = p.relative_to(path).parts
-            if p.is_file() and not any(part.startswith(".") for part in rel):
-                yield p
+        yield from paths.files_under(path)
     else:
         yield path
 
