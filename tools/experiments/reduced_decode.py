@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
+    from deepfake_scanner.cli import iter_files
     from deepfake_scanner.media import decode_image
     from deepfake_scanner.preprocess import SPEC, face_crops, normalise, square_region
     from deepfake_scanner.scan import Scanner
@@ -34,10 +35,8 @@ def main() -> int:
     scanner = Scanner(threads=1)
     rows = []
     given = [Path(a) for a in sys.argv[1:]]
-    paths = [
-        f for p in [ROOT / "assets/faces", *given] for f in ([p] if p.is_file() else p.rglob("*"))
-    ]
-    for path in sorted(paths):
+    inputs = [f for p in [ROOT / "assets/faces", *given] for f in iter_files(p)]
+    for path in sorted(inputs):
         if path.suffix.lower() not in (".jpg", ".jpeg"):
             continue
         data = path.read_bytes()
