@@ -22,23 +22,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def stage_parser(head: str, weight: float, out: str) -> argparse.ArgumentParser:
     """The options every such experiment has: the head's loss weight, where the run goes, the
-    starting checkpoint, the steps and the seed (the recipe's people stage: 2,000, seed 0)."""
+    starting checkpoint, the steps, the seed (the recipe's people stage: 2,000, seed 0) and the
+    training faces' folder."""
     p = argparse.ArgumentParser()
     p.add_argument("--weight", type=float, default=weight, help=f"weight of the {head} loss")
     p.add_argument("--out", type=Path, default=ROOT / "runs/experiments" / out)
     p.add_argument("--init", type=Path, default=ROOT / "runs/reference/best.keras")
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", type=Path, default=ROOT / "assets/faces/train")
     return p
 
 
 def run_aux_stage(
-    out: Path, init: Path, steps: int, seed: int, build, about: dict, data: Path | None = None
+    out: Path, init: Path, steps: int, seed: int, data: Path, build, about: dict
 ) -> dict:
     """build(base, faces) -> (model, losses, loss_weights, batch): `model` maps base.input to a
     dict with "fake" (base.output) and the heads; losses/loss_weights name the heads; and
     batch(step, weights) -> (uint8 crops, {"fake": labels, head: targets, ...}). data: the
-    training faces' folder (assets/faces/train)."""
+    training faces' folder."""
     import keras
     from variants import measure
 
@@ -49,7 +51,7 @@ def run_aux_stage(
 
     keras.utils.set_random_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
-    faces = load_faces(data or ROOT / "assets/faces/train", ROOT / ".cache")
+    faces = load_faces(data, ROOT / ".cache")
     tune = load_faces(ROOT / "assets/faces/tune", ROOT / ".cache")
     x_val, y_val = eval_set(tune, 600, 1)  # the recipe's --val-seed 1
     weights = source_weights(faces)

@@ -86,7 +86,7 @@ def main() -> int:
         losses = {"boundary": keras.losses.BinaryCrossentropy()}
         return model, losses, {"boundary": a.weight}, batch
 
-    run_aux_stage(a.out, a.init, a.steps, a.seed, build, {"weight": a.weight})
+    run_aux_stage(a.out, a.init, a.steps, a.seed, a.data, build, {"weight": a.weight})
     return 0
 
 

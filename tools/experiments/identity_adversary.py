@@ -100,7 +100,6 @@ def main() -> int:
         help="the head sees its features times this (with Adam: its learning rate times this; "
         "above 1 its kernel starts at zero, so the confusion loss starts at nothing)",
     )
-    p.add_argument("--data", type=Path, default=ROOT / "assets/faces/train")
     p.add_argument(
         "--probe",
         type=Path,
@@ -164,7 +163,7 @@ def main() -> int:
         return model, losses, {"identity": 1.0, "confusion": a.weight}, batch
 
     about = {"weight": a.weight, "head_scale": a.head_scale, "data": str(a.data)}
-    run_aux_stage(a.out, a.init, a.steps, a.seed, build, about, a.data)
+    run_aux_stage(a.out, a.init, a.steps, a.seed, a.data, build, about)
     return 0
 
 
