@@ -484,7 +484,8 @@ def run(args) -> dict[str, Any]:
         )
         result["engines"][str(threads)] = {
             "classify_ms": {n: summary(v) for n, v in e["classify_ms"].items()},
-            "int8_input_quantize_ms": summary(e["int8_input_quantize_ms"]),
+            "normalise_ms": summary(e["normalise_ms"]),
+            "int8_takes_pixels": e["int8_takes_pixels"],
             "parity": e["parity"],
             "pipeline": {
                 n: {
@@ -823,9 +824,14 @@ def report(result: dict[str, Any]) -> str:
         f"rows are set against the int8 peak. Theoretical float32: {th['1 FMA port']:.0f} or "
         f"{th['2 FMA ports']:.0f} GFLOP/s ({fl['theoretical_how']}). Above 100% means the peak "
         "runs met a busier moment of this shared machine. Keras pob = predict_on_batch; max|Δp| "
-        f"on {e1['parity']['litert-int8']['n']} self-blend crops of reserved people. The int8 "
-        f"rows include quantising the float input to uint8 in numpy, as served: "
-        f"{fmt(e1['int8_input_quantize_ms'], 2)} ms at 1 thread."
+        f"on {e1['parity']['litert-int8']['n']} self-blend crops of reserved people. Every row "
+        "starts from the uint8 face crop the scanner makes: the float-input engines normalise it "
+        f"in numpy first ({fmt(e1['normalise_ms'], 2)} ms at 1 thread, included), "
+        + (
+            "the int8 file takes its pixels as they are (its input scale is 1/255)."
+            if e1["int8_takes_pixels"]
+            else "and so does the int8 file, then quantising it (its input scale is not 1/255)."
+        )
     )
     lines.append("")
 

@@ -20,7 +20,7 @@ from .classify import Classifier
 from .errors import OutOfTimeError, ScanError, TooLargeError, UnreadableError
 from .faces import Face, FaceDetector
 from .media import DEFAULT_LIMITS, SNIFF_BYTES, VIDEO_TYPES, Limits, decode_image, sniff
-from .preprocess import SPEC, face_crops, full_frame_crop, normalise
+from .preprocess import SPEC, face_crops, full_frame_crop
 from .verdict import ErrorInfo, FaceScore, FrameScore, Verdict, label_for
 from .video import AGGREGATIONS, DEFAULT_FRAMES, READ_METHODS, Video, aggregate, sample_indices
 
@@ -229,7 +229,7 @@ class Scanner:
     def _predict(self, crops: np.ndarray) -> np.ndarray:
         """uint8 crops -> fake probabilities, at most BATCH crops a classifier call."""
         if len(crops) <= BATCH:
-            return self.classifier.predict(normalise(crops, SPEC))
+            return self.classifier.predict_crops(crops, SPEC)
         parts = [self._predict(crops[i : i + BATCH]) for i in range(0, len(crops), BATCH)]
         return np.concatenate(parts)
 

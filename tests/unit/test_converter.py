@@ -24,6 +24,7 @@ from converter.model import (  # noqa: E402
 )
 from converter.parity import ParityError  # noqa: E402
 from deepfake_scanner.classify import Classifier  # noqa: E402
+from deepfake_scanner.preprocess import SPEC, normalise  # noqa: E402
 
 
 def tiny_model(seed: int = 0):
@@ -113,6 +114,27 @@ def test_an_int8_threshold_moves_to_where_its_output_rounding_flips(trained_tiny
     float_path = tmp_path / "float32.tflite"
     float_path.write_bytes(to_tflite(trained_tiny, "float32"))
     assert Classifier(float_path, threads=1).decision_threshold(0.5) == 0.5
+
+
+def test_crops_go_in_as_pixels_only_where_that_is_exact(trained_tiny, tmp_path):
+    """predict_crops gives exactly predict(normalise(crops)): as pixels for an int8 file whose
+    input scale is 1/255 (calibrated on [0, 1] inputs, as the converter's real crops are), via
+    float for one calibrated on a narrower range and for a float file."""
+    x, _ = separable_data(100, 6)
+    crops = np.random.default_rng(7).integers(0, 256, (5, 224, 224, 3), dtype=np.uint8)
+    full, half = tmp_path / "full.tflite", tmp_path / "half.tflite"
+    x[:, 0, 0, 0], x[:, 0, 0, 1] = 0.0, 1.0  # every calibration batch spans [0, 1] exactly
+    full.write_bytes(to_tflite(trained_tiny, "int8", [x[i : i + 1] for i in range(100)]))
+    half.write_bytes(to_tflite(trained_tiny, "int8", [x[i : i + 1] / 2 for i in range(100)]))
+    float_path = tmp_path / "float32.tflite"
+    float_path.write_bytes(to_tflite(trained_tiny, "float32"))
+    for path, direct in ((full, True), (half, False), (float_path, False)):
+        clf = Classifier(path, threads=1, output="logit")
+        assert clf.pixels_are_input(SPEC) is direct, path.name
+        for n in (1, 5, 0):
+            np.testing.assert_array_equal(
+                clf.predict_crops(crops[:n], SPEC), clf.predict(normalise(crops[:n], SPEC))
+            )
 
 
 def test_gate_refuses_a_broken_model_and_writes_nothing(trained_tiny, tmp_path):
