@@ -19,6 +19,7 @@ from .artifacts import ModelInfo, resolve
 from .classify import Classifier
 from .errors import OutOfTimeError, ScanError, TooLargeError, UnreadableError
 from .faces import Face, FaceDetector
+from .heap import keep_freed_buffers
 from .media import DEFAULT_LIMITS, SNIFF_BYTES, VIDEO_TYPES, Limits, decode_image, sniff
 from .preprocess import SPEC, face_crops, full_frame_crop
 from .verdict import ErrorInfo, FaceScore, FrameScore, Verdict, label_for
@@ -102,6 +103,7 @@ class Scanner:
             raise ValueError(f"read method {read_method!r} is not one of {READ_METHODS}")
         if frames < 1:
             raise ValueError("frames must be at least 1")
+        keep_freed_buffers()  # a scanning process reuses its image buffers (heap.py)
         self.model: ModelInfo = resolve(Path(model_dir), variant)
         self.classifier = Classifier(self.model.path, threads, self.model.sha256, self.model.output)
         self.detector = FaceDetector(Path(detector), threads)
