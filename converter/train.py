@@ -12,6 +12,7 @@ A run whose loss is still at chance (ln 2) after --chance-steps steps stops with
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import queue
@@ -82,9 +83,12 @@ def make_batch(
     difficulty: float,
     weights: np.ndarray | None = None,
     pair=make_pair,
+    warp: float = 0.0,
 ):
     """uint8 BGR crops and labels: real/self-blend pairs (`pair` makes each, with make_pair's
-    arguments), or labelled samples."""
+    arguments; `warp` is passed on when set), or labelled samples."""
+    if warp:
+        pair = functools.partial(pair, warp=warp)
     xs, ys = [], []
     if faces.labels.any():
         for i in rng.choice(len(faces), batch, p=weights):
@@ -136,11 +140,14 @@ class Ramp:
         return min(1.0, step / self.steps)
 
 
-def step_batch(faces: FaceSet, seed: int, step: int, batch: int, difficulty, weights):
+def step_batch(
+    faces: FaceSet, seed: int, step: int, batch: int, difficulty, weights, warp: float = 0.0
+):
     """The batch of one optimizer step. Its random draws depend only on (seed, step), so a run
     sees the same batches however many workers make them, and a resumed run carries on with the
     batches it would have had."""
-    return make_batch(faces, np.random.default_rng([seed, step]), batch, difficulty(step), weights)
+    rng = np.random.default_rng([seed, step])
+    return make_batch(faces, rng, batch, difficulty(step), weights, warp=warp)
 
 
 def _put(out, item, stop=None) -> bool:
@@ -156,7 +163,7 @@ def _put(out, item, stop=None) -> bool:
 
 
 def _produce(
-    faces, seed, batch, difficulty, power, first, stride, out, stop=None, ready=False
+    faces, seed, batch, difficulty, power, warp, first, stride, out, stop=None, ready=False
 ) -> None:
     """The batches of steps first, first + stride, ... into `out`, until `stop` is set (a
     thread) or the process is ended (a worker process, which has no `stop`); `ready`: as model
@@ -164,7 +171,7 @@ def _produce(
     weights = source_weights(faces, power)
     step = first
     while True:
-        x, y = step_batch(faces, seed, step, batch, difficulty, weights)
+        x, y = step_batch(faces, seed, step, batch, difficulty, weights, warp)
         if not _put(out, (normalise(x) if ready else x, y), stop):
             return
         step += stride
@@ -198,10 +205,11 @@ class Prefetch:
         power: float,
         workers: int = 1,
         host_normalise: bool = True,
+        warp: float = 0.0,
     ) -> None:
         self.turn, self.procs, self.stop = 0, [], threading.Event()
         self.host_normalise = host_normalise
-        args = (faces, seed, batch, difficulty, power)
+        args = (faces, seed, batch, difficulty, power, warp)
         if workers <= 1:
             self.ready: queue.Queue = queue.Queue(maxsize=3)
             thread = threading.Thread(
@@ -335,6 +343,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=SOURCE_POWER,
         help="a face's sampling weight is (faces in its source file) ** -power; 1: files alike",
     )
+    p.add_argument(
+        "--warp-share",
+        type=float,
+        default=0.0,
+        help="share of pairs whose face is warped into other proportions first (real and fake "
+        "alike; selfblend.warp_face)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", default="float32", choices=["mixed_bfloat16", "float32"])
     p.add_argument(
@@ -461,6 +476,7 @@ def train(args) -> dict:
         args.source_power,
         args.workers,
         host_normalise=to_input is None,
+        warp=args.warp_share,
     )
     deadline = started + args.minutes * 60 if args.minutes else None
     try:

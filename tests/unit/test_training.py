@@ -70,6 +70,54 @@ def test_batches_depend_on_seed_and_step_not_on_how_many_workers_make_them(faces
             assert np.array_equal(x, normalise(ex)) and np.array_equal(y, ey), workers
 
 
+def test_warp_share_reaches_the_batches_from_worker_processes_too(faces):
+    """--warp-share changes the pairs (warped faces), the same with a thread or spawned worker
+    processes, and 0 leaves them as they were."""
+    weights = train_mod.source_weights(faces)
+    ramp = train_mod.Ramp(1)
+    plain = train_mod.step_batch(faces, 3, 5, 8, ramp, weights)
+    assert np.array_equal(train_mod.step_batch(faces, 3, 5, 8, ramp, weights, 0.0)[0], plain[0])
+    warped = [train_mod.step_batch(faces, 3, s, 8, ramp, weights, 0.7) for s in (5, 6)]
+    assert not np.array_equal(warped[0][0], plain[0])
+    for workers in (1, 2):
+        batches = train_mod.Prefetch(faces, 3, 8, ramp, 5, 0.5, workers, warp=0.7)
+        try:
+            got = [batches.get() for _ in range(2)]
+        finally:
+            batches.close()
+        for (x, _), (ex, _) in zip(got, warped, strict=True):
+            assert np.array_equal(x, normalise(ex)), workers
+
+
+def test_a_warped_face_keeps_its_keypoints_on_the_same_features():
+    """warp_face moves the keypoints with the image: a dot drawn at each keypoint is found
+    where the keypoint moved (the centre of the warped dot), far closer than where it was. The
+    move inverts the warp to first order, so large warps leave a few pixels (the blend mask's
+    own jitter is 6 % of the eyes-to-mouth distance, here 5 pixels)."""
+    import cv2
+
+    from converter.selfblend import warp_face
+
+    keypoints = np.array(
+        [[100, 110], [180, 110], [140, 150], [140, 190], [70, 120], [210, 120]], np.float32
+    )
+    moved_err, kept_err = [], []
+    for seed in range(20):
+        img = np.zeros((280, 280, 3), np.uint8)
+        for x, y in keypoints:
+            cv2.circle(img, (int(x), int(y)), 3, (255, 255, 255), -1)
+        out, moved = warp_face(img, keypoints, np.random.default_rng(seed))
+        bright = out[..., 0] > 100
+        for (x, y), (kx, ky) in zip(moved, keypoints, strict=True):
+            x0, y0 = round(float(x)), round(float(y))
+            ys, xs = np.nonzero(bright[y0 - 12 : y0 + 13, x0 - 12 : x0 + 13])
+            cx, cy = x0 - 12 + xs.mean(), y0 - 12 + ys.mean()  # the warped dot's centre
+            moved_err.append(np.hypot(cx - x, cy - y))
+            kept_err.append(np.hypot(cx - kx, cy - ky))
+    assert np.median(moved_err) < 2 and np.percentile(moved_err, 90) < 6
+    assert np.median(kept_err) > 3 * np.median(moved_err)
+
+
 def test_labelled_sets_draw_reals_and_fakes_alike(faces):
     """A deepfake dataset has several fakes for each real video: batches still draw half of
     each class, with sources damped within each. Real-only sets are left as they were."""

@@ -5,9 +5,10 @@ training people look like when real, and a new person's reals sit nearer the ble
 identity from the penultimate features (identity_adversary.py) did not move the reserved AUC.
 This tries the input side instead: before a pair is made, the base image gets a smooth random
 warp (a 4x4 grid of displacements, cubic-interpolated, each of about 5-15 % of the eyes-to-mouth
-distance), so that the same person comes with other proportions from batch to batch, and the
-keypoints the blend mask is drawn from move with the face. Real and fake share the warp, so it
-says nothing about the label: only the blend does.
+distance: converter.selfblend.warp_face, which `converter.train --warp-share` turns on), so
+that the same person comes with other proportions from batch to batch, and the keypoints the
+blend mask is drawn from move with the face. Real and fake share the warp, so it says nothing
+about the label: only the blend does.
 
 Two runs side by side, one core each, the recipe's people-stage arguments and validation set,
 from the same weights with the same seed: `--variant plain` (make_pair as it is) and `--variant
@@ -35,48 +36,11 @@ import functools
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
 WARP_SHARE = 0.7  # pairs whose base is warped; the rest keep the face as it is
-GRID = 4  # control points per side
-
-
-def warp_face(img: np.ndarray, keypoints: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
-    """A smooth random warp of a face image and its keypoints moved with it. The output pixel
-    at p is the input's at p + d(p), so an input point q lands near q - d(q)."""
-    import cv2
-
-    h, w = img.shape[:2]
-    eyes = (keypoints[0] + keypoints[1]) / 2
-    scale = float(np.linalg.norm(keypoints[3] - eyes))  # eyes to mouth
-    amp = rng.uniform(0.05, 0.15) * scale
-    coarse = rng.normal(0.0, amp, (GRID, GRID, 2)).astype(np.float32)
-    field = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    out = cv2.remap(
-        img, xs + field[..., 0], ys + field[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
-    )
-    ix = np.clip(np.round(keypoints[:, 0]).astype(int), 0, w - 1)
-    iy = np.clip(np.round(keypoints[:, 1]).astype(int), 0, h - 1)
-    moved = keypoints - field[iy, ix]
-    return out, moved.astype(keypoints.dtype)
-
-
-def warped_pair(context, keypoints, rng, difficulty, size, margin_ratio):
-    """converter.selfblend.make_pair, with the base warped (warp_face) before the blend."""
-    from converter.selfblend import camera, delivery, frame, self_blend
-
-    base = camera(context, rng)
-    if rng.random() < WARP_SHARE:
-        base, keypoints = warp_face(base, keypoints, rng)
-    fake = self_blend(base, keypoints, rng, difficulty)
-    real = delivery(frame(base, keypoints, size, margin_ratio, rng), rng)
-    fake = delivery(frame(fake, keypoints, size, margin_ratio, rng), rng)
-    return np.ascontiguousarray(real), np.ascontiguousarray(fake)
 
 
 def main() -> int:
@@ -99,7 +63,7 @@ def main() -> int:
     import converter.train as ct
 
     if a.variant == "warp":  # training batches only: eval_set keeps the plain pairs
-        ct.make_batch = functools.partial(ct.make_batch, pair=warped_pair)
+        ct.make_batch = functools.partial(ct.make_batch, warp=WARP_SHARE)
     about = {"variant": f"identity warps: {a.variant}", "init": a.init}
     people_stage(a.out, a.init, a.steps, a.seed, about)
     return 0
