@@ -106,9 +106,16 @@ def log(message: str) -> None:
 
 def lineage(state_path: Path | None) -> list[dict]:
     """The chain of training runs behind a checkpoint, oldest first (each --init points to the
-    run before it)."""
-    runs = []
-    while state_path is not None and state_path.exists():
+    run before it). A run that started from an exported model (--init models/NAME/...keras,
+    a folder with metadata.json and no state.json) takes that model's recorded runs as its
+    past."""
+    runs: list[dict] = []
+    while state_path is not None:
+        if not state_path.exists():
+            exported = state_path.parent / METADATA
+            if exported.exists():
+                runs += json.loads(exported.read_text()).get("training", {}).get("runs", [])[::-1]
+            break
         state = json.loads(state_path.read_text())
         runs.append(
             {

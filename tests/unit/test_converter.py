@@ -350,6 +350,25 @@ def test_metadata_records_the_run_chain_and_the_recipes_seed_choice(tmp_path):
     assert record["choice"] == choice and record["runs"][-1]["best_val_auc"] == 0.81
 
 
+def test_a_run_from_an_exported_model_keeps_that_models_runs(tmp_path):
+    """A continuation started from models/NAME/seed_cnn.keras has no state.json behind its
+    --init: the exported model's metadata holds its runs, and they come first."""
+    import json
+
+    from converter.export import training_record
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "warp").mkdir()
+    old = [{"run": "reference", "steps": 5000}, {"run": "people", "steps": 2000}]
+    (tmp_path / "model" / "metadata.json").write_text(json.dumps({"training": {"runs": old}}))
+    warp = {"step": 2000, "best_auc": 0.81, "history": []}
+    warp["args"] = {"init": str(tmp_path / "model" / "seed_cnn.keras"), "warp_share": "0.7"}
+    (tmp_path / "warp" / "state.json").write_text(json.dumps(warp))
+    runs = training_record(tmp_path / "warp" / "state.json")["runs"]
+    assert [r["run"] for r in runs] == ["reference", "people", "warp"]
+    assert runs[-1]["args"]["warp_share"] == "0.7"
+
+
 @pytest.mark.slow
 def test_export_judges_a_labelled_dataset_outside_the_repository(tmp_path):
     """README's command for a real deepfake dataset: data folders anywhere on disk, and an eval
