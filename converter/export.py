@@ -282,6 +282,10 @@ def export(args) -> dict:
     from .model import float32_copy
 
     out = args.out
+    # read before anything is written: a run continued from the model in `out` finds its past
+    # in out/metadata.json (lineage)
+    notes = args.training_notes
+    record = training_record(notes) if notes and notes.exists() else None
     out.mkdir(parents=True, exist_ok=True)
     model = float32_copy(keras.models.load_model(args.checkpoint, compile=False))
     model.save(out / "seed_cnn.keras")
@@ -411,7 +415,7 @@ def export(args) -> dict:
         }
         for v, r in parity.items()
     }
-    if args.training_notes and args.training_notes.exists():
+    if record is not None:
         meta["training"] = {
             "data": {
                 "train": shown(args.train_data),
@@ -426,7 +430,7 @@ def export(args) -> dict:
                 )
                 else {}
             ),
-        } | training_record(args.training_notes)
+        } | record
     write_metadata(out, meta)
     return report
 
