@@ -13,8 +13,10 @@
 
 Every run trains on assets/faces/train and keeps the checkpoint with the best self-blend AUC on
 the tune people (assets/faces/tune), all on the same self-blends (--val-seed 1), so the runs'
-AUCs compare; `make model-report` then converts and evaluates RUNS/people/best.keras.
-`make train-reference` runs this on the CPU (about 130 minutes on two cores); --from people
+AUCs compare. `make train-reference` runs this on the CPU (about 130 minutes on two cores), then
+the shipped model's last run, a continuation of RUNS/people/best.keras with warped faces
+(converter.train --warp-share 0.7, Makefile), and `make model-report` converts and evaluates
+that; --from people
 redoes only the last stages on an existing RUNS/reference. On a GPU machine give --workers
 (processes making batches, the CPU is the limit there) and, to fit a lease, --minutes: the time
 left is shared out over the remaining runs by their steps, so a cut recipe still ends with
