@@ -81,8 +81,12 @@ def in_model_channels(crops_bgr: np.ndarray, spec: PreprocessSpec = SPEC) -> np.
 
 
 def normalise(crops_bgr: np.ndarray, spec: PreprocessSpec = SPEC) -> np.ndarray:
-    """N x S x S x 3 uint8 BGR -> float32 model input."""
-    x = in_model_channels(crops_bgr, spec)
+    """N x S x S x 3 uint8 BGR -> float32 model input. Also traced by JAX (converter.train
+    normalises batches on the device), where only array operations work, not OpenCV."""
+    if isinstance(crops_bgr, np.ndarray):
+        x = in_model_channels(crops_bgr, spec)
+    else:
+        x = crops_bgr[..., ::-1] if spec.channels == "RGB" else crops_bgr
     return x.astype(np.float32) * np.float32(spec.scale) + np.float32(spec.offset)
 
 
