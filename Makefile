@@ -145,15 +145,12 @@ batch-parity: setup
 # the run with the best tune AUC becomes runs/people. The shipped model's own stages 1-2
 # predate the five newest training sources (README, "The model"). The recipe is
 # converter/recipe.py; tools/gpu_job.sh runs the same on a lent GPU machine.
-# Then the shipped model's last run: 2,000 more steps with 70 % of the faces warped into other
-# proportions (--warp-share; README, "New face shapes"), seed 2, the best on tune of the three
-# seeds measured.
+# Then the shipped model's last run, the recipe's warp stage: 2,000 more steps from the chosen
+# people run with 70 % of the faces warped into other proportions (--warp-share; README, "New
+# face shapes"), seed 2, the best on tune of the three seeds measured.
 WARP_RUN := runs/warp
 train-reference: setup
 	$(PY) -m converter.recipe --runs runs
-	$(PY) -m converter.train --data assets/faces/train --val-data assets/faces/tune \
-		--out $(WARP_RUN) --init runs/people/best.keras --steps 2000 --lr 5e-4 --curriculum 0 \
-		--label-smoothing 0.1 --val-seed 1 --seed 2 --warp-share 0.7
 	$(MAKE) model-report
 
 # The first of int8, dynamic-range, float16 that passes the parity gate serves; all three are

@@ -108,7 +108,7 @@ def lineage(state_path: Path | None) -> list[dict]:
     """The chain of training runs behind a checkpoint, oldest first (each --init points to the
     run before it). A run that started from an exported model (--init models/NAME/...keras,
     a folder with metadata.json and no state.json) takes that model's recorded runs as its
-    past."""
+    past. Each run's folder is kept under "_folder" for training_record."""
     runs: list[dict] = []
     while state_path is not None:
         if not state_path.exists():
@@ -124,6 +124,7 @@ def lineage(state_path: Path | None) -> list[dict]:
                 "best_val_auc": state["best_auc"],
                 "args": state["args"],
                 "history": state["history"],
+                "_folder": state_path.parent,
             }
         )
         init = state["args"].get("init")
@@ -132,11 +133,16 @@ def lineage(state_path: Path | None) -> list[dict]:
 
 
 def training_record(state_path: Path) -> dict:
-    """The metadata's training runs, and converter.recipe's choice among people seeds if any."""
-    record: dict = {"runs": lineage(state_path)}
-    choice = state_path.parent / "choice.json"
-    if choice.exists():
-        record["choice"] = json.loads(choice.read_text())
+    """The metadata's training runs, and converter.recipe's choice among people seeds: the
+    choice.json of the newest run in the chain that has one (the recipe's warp run continues
+    RUNS/people, where the choice is written)."""
+    runs = lineage(state_path)
+    record: dict = {"runs": [{k: v for k, v in r.items() if k != "_folder"} for r in runs]}
+    for run in reversed(runs):
+        choice = run["_folder"] / "choice.json" if "_folder" in run else None
+        if choice is not None and choice.exists():
+            record["choice"] = json.loads(choice.read_text())
+            break
     return record
 
 

@@ -1,7 +1,7 @@
-"""The reference model's training recipe: three stages of converter.train, each from the last.
+"""The reference model's training recipe: four stages of converter.train, each from the last.
 
     python -m converter.recipe [--runs runs] [--seed 0] [--people-runs 3] [--from STAGE]
-                               [--workers 1] [--minutes M] [TRAIN_OPTIONS]
+                               [--to STAGE] [--workers 1] [--minutes M] [TRAIN_OPTIONS]
 
 1. stage1: from scratch, 3,000 steps, blends ramping from easy to full difficulty.
 2. reference: 5,000 steps from stage1's last weights, lr 5e-4, full difficulty throughout.
@@ -10,14 +10,16 @@
 4. choose: the people run with the best tune AUC is copied to RUNS/people, with choice.json
    saying what each scored. Seeds alone moved the reserved AUC by 0.036 (README, "Seeds"), as
    much as any change we tried, so the recipe draws three and keeps the best on the tune set.
+5. warp: 2,000 steps from RUNS/people/best.keras with the people stage's options and 70 % of
+   the faces warped into other proportions (--warp-share 0.7, seed --seed + 2: the shipped
+   model's last run; README, "New face shapes"), in RUNS/warp.
 
 Every run trains on assets/faces/train and keeps the checkpoint with the best self-blend AUC on
 the tune people (assets/faces/tune), all on the same self-blends (--val-seed 1), so the runs'
-AUCs compare. `make train-reference` runs this on the CPU (about 130 minutes on two cores), then
-the shipped model's last run, a continuation of RUNS/people/best.keras with warped faces
-(converter.train --warp-share 0.7, Makefile), and `make model-report` converts and evaluates
-that; --from people
-redoes only the last stages on an existing RUNS/reference. On a GPU machine give --workers
+AUCs compare. `make train-reference` runs this on the CPU (about 145 minutes on two cores) and
+`make model-report` converts and evaluates RUNS/warp/best.keras; tools/gpu_job.sh runs it on a
+lent GPU machine. --from STAGE redoes the stages from STAGE on (e.g. --from people on an
+existing RUNS/reference), --to STAGE stops after STAGE. On a GPU machine give --workers
 (processes making batches, the CPU is the limit there) and, to fit a lease, --minutes: the time
 left is shared out over the remaining runs by their steps, so a cut recipe still ends with
 every run. Each run is its own process: the backend's memory and threads end with it. Any other
@@ -56,14 +58,35 @@ STAGES: list[tuple[str, int, list[str]]] = [
             "0.1",
         ],
     ),
+    (
+        "warp",
+        2000,
+        [
+            "--init",
+            "{runs}/people/best.keras",
+            "--lr",
+            "5e-4",
+            "--curriculum",
+            "0",
+            "--label-smoothing",
+            "0.1",
+            "--warp-share",
+            "0.7",
+        ],
+    ),
 ]
+# The warp run's seed is --seed + WARP_SEED_OFFSET: the shipped run was seed 2, the best on the
+# tune people of three seeds tried (README, "New face shapes").
+WARP_SEED_OFFSET = 2
 DATA = ["--data", "assets/faces/train", "--val-data", "assets/faces/tune"]
 # One validation set for every seed (seed 0's, as before), so runs with different seeds choose
 # and compare their checkpoints on the same self-blends of the tune people.
 VAL_SEED = 1
 
 
-STAGE_NAMES = [name for name, _, _ in STAGES] + ["choose"]
+# choose runs between the people runs and the warp run, which continues the chosen one
+STAGE_NAMES = ["stage1", "reference", "people", "choose", "warp"]
+CHOOSE = STAGE_NAMES.index("choose")
 
 
 def runs_of(seed: int, people_runs: int) -> list[tuple[str, str, int, int]]:
@@ -72,6 +95,8 @@ def runs_of(seed: int, people_runs: int) -> list[tuple[str, str, int, int]]:
     for name, steps, _ in STAGES:
         if name == "people":
             out += [(name, f"people-seed{s}", s, steps) for s in range(seed, seed + people_runs)]
+        elif name == "warp":
+            out.append((name, name, seed + WARP_SEED_OFFSET, steps))
         else:
             out.append((name, name, seed, steps))
     return out
@@ -133,6 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         default=STAGE_NAMES[0],
         help="skip the stages before this one (their runs must exist)",
     )
+    p.add_argument(
+        "--to",
+        dest="stop",
+        choices=STAGE_NAMES,
+        default=STAGE_NAMES[-1],
+        help="stop after this stage",
+    )
     p.add_argument("--workers", type=int, default=1, help="converter.train --workers")
     p.add_argument("--minutes", type=float, default=None, help="wall-time budget for every run")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -148,10 +180,17 @@ def main(argv: list[str] | None = None) -> int:
             strict=True,
         )
     )
-    start = STAGE_NAMES.index(args.start)
-    todo = [(run, a) for run, a in planned if STAGE_NAMES.index(run[0]) >= start]
+    start, stop = STAGE_NAMES.index(args.start), STAGE_NAMES.index(args.stop)
+    if stop < start:
+        p.error(f"--to {args.stop} comes before --from {args.start}")
+    todo = [(run, a) for run, a in planned if start <= STAGE_NAMES.index(run[0]) <= stop]
+    people = [folder for (stage, folder, _, _), _ in planned if stage == "people"]
     steps_left = sum(run[3] for run, _ in todo)
-    for (_, folder, _, steps), train_args in todo:
+    chose = not start <= CHOOSE <= stop  # True: nothing to choose in this call
+    for (stage, folder, _, steps), train_args in todo:
+        if not chose and STAGE_NAMES.index(stage) > CHOOSE:
+            choose_and_say(args.runs, people)
+            chose = True
         if deadline is not None:
             share = max(0.1, (deadline - time.time()) / 60 * steps / steps_left)
             train_args += ["--minutes", f"{share:.2f}"]
@@ -165,10 +204,14 @@ def main(argv: list[str] | None = None) -> int:
         if done.returncode != 0:
             print(f"recipe: {folder} failed (exit {done.returncode})", file=sys.stderr)
             return done.returncode
-    people = [folder for (stage, folder, _, _), _ in planned if stage == "people"]
-    choice = choose(args.runs, people)
-    print(f"recipe: choose: {json.dumps(choice)}", file=sys.stderr, flush=True)
+    if not chose:
+        choose_and_say(args.runs, people)
     return 0
+
+
+def choose_and_say(runs: Path, people: list[str]) -> None:
+    choice = choose(runs, people)
+    print(f"recipe: choose: {json.dumps(choice)}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

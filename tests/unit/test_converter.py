@@ -348,6 +348,14 @@ def test_metadata_records_the_run_chain_and_the_recipes_seed_choice(tmp_path):
     (tmp_path / "people" / "choice.json").write_text(json.dumps(choice))
     record = training_record(tmp_path / "people" / "state.json")
     assert record["choice"] == choice and record["runs"][-1]["best_val_auc"] == 0.81
+    # the recipe's warp run continues runs/people: its record takes the choice made there
+    (tmp_path / "warp").mkdir()
+    warp = {"step": 2000, "best_auc": 0.82, "history": []}
+    warp["args"] = {"init": str(tmp_path / "people" / "best.keras"), "warp_share": "0.7"}
+    (tmp_path / "warp" / "state.json").write_text(json.dumps(warp))
+    record = training_record(tmp_path / "warp" / "state.json")
+    assert [r["run"] for r in record["runs"]] == ["reference", "people", "warp"]
+    assert record["choice"] == choice and json.dumps(record)  # no paths left in it
 
 
 def test_a_run_from_an_exported_model_keeps_that_models_runs(tmp_path):

@@ -40,14 +40,20 @@ def test_gpu_job_runs_parity_and_the_recipe_and_summarises(tmp_path):
     assert parity["n"] == 32 and parity["passed"] and parity["keras"]["backend"] == "jax"
     summary = json.loads((out / "training_gpu.json").read_text())
     choice = summary.pop("choice")
-    assert list(summary) == ["stage1", "reference", "people-seed0", "people-seed1"], log[-3000:]
+    runs = ["stage1", "reference", "people-seed0", "people-seed1", "warp"]
+    assert list(summary) == runs, log[-3000:]
     for run in summary.values():
         assert run["step"] >= 1 and run["history"][-1]["step"] == run["step"]  # cut, evaluated
         assert run["args"]["workers"] == "2" and run["args"]["batch"] == "4"
     assert summary["people-seed1"]["args"]["label_smoothing"] == "0.1"
+    warp = summary["warp"]["args"]  # the last run continues the chosen people run, warped
+    assert warp["init"] == str(tmp_path / "runs" / "people" / "best.keras")
+    assert warp["warp_share"] == "0.7" and warp["seed"] == "2"
     assert choice["chosen"] in ("people-seed0", "people-seed1")
     assert json.loads((out / "choice.json").read_text()) == choice
     assert (out / "people_best.keras").stat().st_size > 1_000_000
+    assert (out / "warp" / "best.keras").stat().st_size > 1_000_000
+    assert json.loads((out / "warp" / "state.json").read_text())["args"] == warp
     assert "best tune AUC" in log and "chosen: people-seed" in log
     assert (out / "gpu_job.log").exists()
 

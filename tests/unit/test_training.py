@@ -170,7 +170,7 @@ def test_a_dead_batch_maker_is_reported_not_waited_on(faces):
 def test_recipe_chains_its_runs_and_draws_three_people_seeds():
     from converter.recipe import commands
 
-    first, second, *people = commands(ROOT / "r", seed=2, workers=4, extra=["--quiet"])
+    first, second, *people, warp = commands(ROOT / "r", seed=2, workers=4, extra=["--quiet"])
     assert first[first.index("--out") + 1] == str(ROOT / "r" / "stage1")
     assert second[second.index("--init") + 1] == str(ROOT / "r" / "stage1" / "last.keras")
     assert [a[a.index("--out") + 1] for a in people] == [
@@ -179,8 +179,13 @@ def test_recipe_chains_its_runs_and_draws_three_people_seeds():
     for args in people:
         assert args[args.index("--init") + 1] == str(ROOT / "r" / "reference" / "best.keras")
         assert args[args.index("--label-smoothing") + 1] == "0.1"
-    assert [a[a.index("--seed") + 1] for a in (first, second, *people)] == list("22234")
-    for args in (first, second, *people):
+    # the warp run continues the chosen people run, with the shipped run's seed offset
+    assert warp[warp.index("--init") + 1] == str(ROOT / "r" / "people" / "best.keras")
+    assert warp[warp.index("--out") + 1] == str(ROOT / "r" / "warp")
+    assert warp[warp.index("--warp-share") + 1] == "0.7"
+    assert warp[warp.index("--label-smoothing") + 1] == "0.1"
+    assert [a[a.index("--seed") + 1] for a in (first, second, *people, warp)] == list("222344")
+    for args in (first, second, *people, warp):
         assert args[args.index("--workers") + 1] == "4"
         assert args[-1] == "--quiet" and "assets/faces/tune" in args
         parsed = train_mod.parse_args(args)  # every flag is one converter.train takes
@@ -200,8 +205,9 @@ def test_recipe_keeps_the_people_run_with_the_best_tune_auc(tmp_path):
         (run / "best.keras").write_text(f"weights of seed {seed}")
     (tmp_path / "people").mkdir()
     (tmp_path / "people" / "stale.keras").write_text("from an earlier recipe")
-    # --from choose trains nothing: it only makes the choice again
-    assert recipe.main(["--runs", str(tmp_path), "--from", "choose", "--people-runs", "4"]) == 0
+    # --from choose --to choose trains nothing: it only makes the choice again
+    argv = ["--runs", str(tmp_path), "--from", "choose", "--to", "choose", "--people-runs", "4"]
+    assert recipe.main(argv) == 0
     chosen = tmp_path / "people"
     assert (chosen / "best.keras").read_text() == "weights of seed 1"  # first of the tie
     assert not (chosen / "stale.keras").exists()
@@ -215,8 +221,10 @@ def test_recipe_keeps_the_people_run_with_the_best_tune_auc(tmp_path):
     }
     with pytest.raises(SystemExit, match="no finished people run"):
         recipe.choose(tmp_path, ["people-seed7"])
-    with pytest.raises(SystemExit):  # argparse's usage error
+    with pytest.raises(SystemExit):  # argparse's usage errors
         recipe.main(["--runs", str(tmp_path), "--people-runs", "0"])
+    with pytest.raises(SystemExit):
+        recipe.main(["--runs", str(tmp_path), "--from", "warp", "--to", "people"])
 
 
 def test_split_keeps_each_source_on_one_side(faces):
