@@ -210,6 +210,7 @@ def frame(
 
 
 WARP_GRID = 4  # control points a side of warp_face's displacement field
+WARP_AMP = (0.05, 0.15)  # warp_face's displacement scale, a share of the eyes-to-mouth distance
 
 
 def warp_face(img: np.ndarray, keypoints: np.ndarray, rng: Rng) -> tuple[np.ndarray, np.ndarray]:
@@ -222,7 +223,7 @@ def warp_face(img: np.ndarray, keypoints: np.ndarray, rng: Rng) -> tuple[np.ndar
     h, w = img.shape[:2]
     eyes = (keypoints[0] + keypoints[1]) / 2
     scale = float(np.linalg.norm(keypoints[3] - eyes))
-    amp = rng.uniform(0.05, 0.15) * scale
+    amp = rng.uniform(*WARP_AMP) * scale
     coarse = rng.normal(0.0, amp, (WARP_GRID, WARP_GRID, 2)).astype(np.float32)
     field = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))

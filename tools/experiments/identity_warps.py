@@ -32,7 +32,6 @@ reserved AUC 0.853 with no reserved photo above its threshold (README, "New face
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 from pathlib import Path
 
@@ -50,6 +49,8 @@ def main() -> int:
     p.add_argument("--init", default=str(ROOT / "models/reference/seed_cnn.keras"))
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--share", type=float, default=WARP_SHARE, help="pairs warped (--variant warp)")
+    p.add_argument("--amp", type=float, nargs=2, help="displacement range (selfblend.WARP_AMP)")
     a = p.parse_args()
 
     import cv2
@@ -60,12 +61,17 @@ def main() -> int:
     cv2.setNumThreads(1)
     from variants import people_stage
 
-    import converter.train as ct
+    import converter.selfblend as cs
 
-    if a.variant == "warp":  # training batches only: eval_set keeps the plain pairs
-        ct.make_batch = functools.partial(ct.make_batch, warp=WARP_SHARE)
+    if a.amp:
+        cs.WARP_AMP = tuple(a.amp)
+    # converter.train --warp-share (training batches only: eval_set keeps the plain pairs). The
+    # runs of 2026-11-27 12:08-13:11 patched make_batch instead, before the trainer had the
+    # option; step_batch now passes warp= itself, which would override such a patch.
+    extra = ("--warp-share", str(a.share)) if a.variant == "warp" else ()
     about = {"variant": f"identity warps: {a.variant}", "init": a.init}
-    people_stage(a.out, a.init, a.steps, a.seed, about)
+    about |= {"share": a.share, "amp": list(cs.WARP_AMP)} if a.variant == "warp" else {}
+    people_stage(a.out, a.init, a.steps, a.seed, about, extra)
     return 0
 
 

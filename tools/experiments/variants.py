@@ -99,18 +99,20 @@ def measure(model) -> dict:
     return out
 
 
-def people_stage(out: Path, init: str, steps: int, seed: int, about: dict) -> dict:
+def people_stage(
+    out: Path, init: str, steps: int, seed: int, about: dict, extra: tuple[str, ...] = ()
+) -> dict:
     """The recipe's people stage (converter.recipe's arguments and validation set; `out`,
-    `steps` and `init` in place of its own) with whatever the caller has patched into
-    converter.train; its best checkpoint by tune measured, and `about` + the figures + the
-    validation curve written to out/result.json."""
+    `steps` and `init` in place of its own, then `extra` converter.train options) with whatever
+    the caller has patched into converter.train; its best checkpoint by tune measured, and
+    `about` + the figures + the validation curve written to out/result.json."""
     import keras
 
     import converter.train as ct
     from converter.recipe import commands
 
-    people = commands(ROOT / "runs", seed, 1, [], people_runs=1)[-1]  # stage1, reference, people
-    overrides = ["--out", str(out), "--steps", str(steps), "--init", init, "--quiet"]
+    people = commands(ROOT / "runs", seed, 1, [], people_runs=1)[2]  # after stage1, reference
+    overrides = ["--out", str(out), "--steps", str(steps), "--init", init, "--quiet", *extra]
     args = ct.parse_args([*people, *overrides])  # a repeated option: argparse keeps the last
     t0 = time.time()
     state = ct.train(args)
