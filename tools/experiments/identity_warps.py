@@ -51,6 +51,7 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--share", type=float, default=WARP_SHARE, help="pairs warped (--variant warp)")
     p.add_argument("--amp", type=float, nargs=2, help="displacement range (selfblend.WARP_AMP)")
+    p.add_argument("--grid", type=int, help="control points a side (selfblend.WARP_GRID)")
     p.add_argument("--data", help="training faces in place of assets/faces/train")
     a = p.parse_args()
 
@@ -66,13 +67,16 @@ def main() -> int:
 
     if a.amp:
         cs.WARP_AMP = tuple(a.amp)
+    if a.grid:
+        cs.WARP_GRID = a.grid
     # converter.train --warp-share (training batches only: eval_set keeps the plain pairs). The
     # runs of 2026-11-27 12:08-13:11 patched make_batch instead, before the trainer had the
     # option; step_batch now passes warp= itself, which would override such a patch.
     extra: tuple[str, ...] = ("--warp-share", str(a.share)) if a.variant == "warp" else ()
     extra += ("--data", a.data) if a.data else ()
     about = {"variant": f"identity warps: {a.variant}", "init": a.init}
-    about |= {"share": a.share, "amp": list(cs.WARP_AMP)} if a.variant == "warp" else {}
+    if a.variant == "warp":
+        about |= {"share": a.share, "amp": list(cs.WARP_AMP), "grid": cs.WARP_GRID}
     about |= {"data": a.data} if a.data else {}
     people_stage(a.out, a.init, a.steps, a.seed, about, extra)
     return 0
