@@ -23,6 +23,11 @@ step 2,000 warps led on both sets in every seed (reserved +0.020, tune +0.019 on
 2's warp run has the best tune AUC of the six and above the shipped model's; exported, it scored
 reserved AUC 0.853 with no reserved photo above its threshold (README, "New face shapes").
 
+Follow-ups (2026-11-27 afternoon, benchmarks/results/warp_followups.json; README "Building on
+the warps"): --share 1.0 --amp 0.10 0.25 (stronger), --grid 6 (finer), --data with two more
+sources (extra_faces.py), and second rounds from the shipped model; none moved the reserved AUC
+by more than the seeds do, and more people raised the tune AUC only.
+
     taskset -c 0 .venv/bin/python tools/experiments/identity_warps.py --variant plain \\
         --out runs/experiments/warp-plain &
     taskset -c 1 .venv/bin/python tools/experiments/identity_warps.py --variant warp \\
