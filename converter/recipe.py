@@ -16,7 +16,7 @@
 
 Every run trains on assets/faces/train and keeps the checkpoint with the best self-blend AUC on
 the tune people (assets/faces/tune), all on the same self-blends (--val-seed 1), so the runs'
-AUCs compare. `make train-reference` runs this on the CPU (about 145 minutes on two cores) and
+AUCs compare. `make train-reference` runs this on the CPU (about two hours on two cores) and
 `make model-report` converts and evaluates RUNS/warp/best.keras; tools/gpu_job.sh runs it on a
 lent GPU machine. --from STAGE redoes the stages from STAGE on (e.g. --from people on an
 existing RUNS/reference), --to STAGE stops after STAGE. On a GPU machine give --workers
