@@ -104,46 +104,38 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def lineage(state_path: Path | None) -> list[dict]:
-    """The chain of training runs behind a checkpoint, oldest first (each --init points to the
-    run before it). A run that started from an exported model (--init models/NAME/...keras,
-    a folder with metadata.json and no state.json) takes that model's recorded runs as its
-    past. Each run's folder is kept under "_folder" for training_record."""
+def training_record(state_path: Path) -> dict:
+    """The metadata's training runs: the chain behind a checkpoint, oldest first (each --init
+    points to the run before it). A run that started from an exported model (--init
+    models/NAME/...keras, a folder with metadata.json and no state.json) takes that model's
+    recorded runs as its past. Also converter.recipe's choice among people seeds: the
+    choice.json of the newest run in the chain that has one (the recipe's warp run continues
+    RUNS/people, where the choice is written)."""
     runs: list[dict] = []
-    while state_path is not None:
-        if not state_path.exists():
-            exported = state_path.parent / METADATA
+    record: dict = {}
+    path: Path | None = state_path
+    while path is not None:
+        if not path.exists():
+            exported = path.parent / METADATA
             if exported.exists():
                 runs += json.loads(exported.read_text()).get("training", {}).get("runs", [])[::-1]
             break
-        state = json.loads(state_path.read_text())
+        state = json.loads(path.read_text())
         runs.append(
             {
-                "run": state_path.parent.name,
+                "run": path.parent.name,
                 "steps": state["step"],
                 "best_val_auc": state["best_auc"],
                 "args": state["args"],
                 "history": state["history"],
-                "_folder": state_path.parent,
             }
         )
-        init = state["args"].get("init")
-        state_path = Path(init).parent / "state.json" if init not in (None, "None") else None
-    return runs[::-1]
-
-
-def training_record(state_path: Path) -> dict:
-    """The metadata's training runs, and converter.recipe's choice among people seeds: the
-    choice.json of the newest run in the chain that has one (the recipe's warp run continues
-    RUNS/people, where the choice is written)."""
-    runs = lineage(state_path)
-    record: dict = {"runs": [{k: v for k, v in r.items() if k != "_folder"} for r in runs]}
-    for run in reversed(runs):
-        choice = run["_folder"] / "choice.json" if "_folder" in run else None
-        if choice is not None and choice.exists():
+        choice = path.parent / "choice.json"
+        if "choice" not in record and choice.exists():  # newest first: the first found
             record["choice"] = json.loads(choice.read_text())
-            break
-    return record
+        init = state["args"].get("init")
+        path = Path(init).parent / "state.json" if init not in (None, "None") else None
+    return {"runs": runs[::-1]} | record
 
 
 def write_metadata(out: Path, meta: dict) -> None:
@@ -289,7 +281,7 @@ def export(args) -> dict:
 
     out = args.out
     # read before anything is written: a run continued from the model in `out` finds its past
-    # in out/metadata.json (lineage)
+    # in out/metadata.json (training_record)
     notes = args.training_notes
     record = training_record(notes) if notes and notes.exists() else None
     out.mkdir(parents=True, exist_ok=True)
