@@ -118,7 +118,12 @@ def training_record(state_path: Path) -> dict:
         if not path.exists():
             exported = path.parent / METADATA
             if exported.exists():
-                runs += json.loads(exported.read_text()).get("training", {}).get("runs", [])[::-1]
+                past = json.loads(exported.read_text()).get("training", {}).get("runs", [])
+                # that model may since have been replaced by an export of a run collected here
+                # (a run continued models/reference, then shipped there): its record already
+                # ends with that run, which would otherwise be listed twice
+                seen = [(r["run"], r["args"]) for r in runs]
+                runs += [r for r in past[::-1] if (r.get("run"), r.get("args")) not in seen]
             break
         state = json.loads(path.read_text())
         runs.append(

@@ -375,6 +375,12 @@ def test_a_run_from_an_exported_model_keeps_that_models_runs(tmp_path):
     runs = training_record(tmp_path / "warp" / "state.json")["runs"]
     assert [r["run"] for r in runs] == ["reference", "people", "warp"]
     assert runs[-1]["args"]["warp_share"] == "0.7"
+    # the model in that folder is since replaced by the export of this very run: its record
+    # ends with the run, which is listed once
+    shipped = [*old, {k: v for k, v in runs[-1].items()}]
+    (tmp_path / "model" / "metadata.json").write_text(json.dumps({"training": {"runs": shipped}}))
+    again = training_record(tmp_path / "warp" / "state.json")["runs"]
+    assert [r["run"] for r in again] == ["reference", "people", "warp"]
 
 
 @pytest.mark.slow
