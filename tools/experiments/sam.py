@@ -13,9 +13,9 @@ forward and backward passes.
 
 Result (2026-11-27 evening, benchmarks/results/sam.json, README "Flat minima"): no SAM run did
 worse than its plain twin on either held-out set; at rho 0.15 and 0.3 all three seeds gained
-(tune +0.019 and +0.023, reserved +0.009 and +0.009 on average), and the tune AUC rose with rho. Exported, the best two
-scored reserved 0.850 and 0.838 on make model-report's self-blends against the shipped
-model's 0.853: not shipped.
+(tune +0.019 and +0.023, reserved +0.009 and +0.009 on average), and the tune AUC rose with
+rho. Exported, the best of each radius on tune scored reserved 0.850 and 0.838 on make
+model-report's self-blends against the shipped model's 0.853: not shipped.
 
     git show 554c55d:models/reference/seed_cnn.keras > runs/m0744/seed_cnn.keras
     taskset -c 0 .venv/bin/python tools/experiments/sam.py --seed 0 --rho 0.15 \\
