@@ -320,15 +320,15 @@ def build_training_model(args, keras):
     return model
 
 
-def sam_step(model, loss_fn, rho: float, keras):
+def sam_step(model, rho: float, keras):
     """A replacement for model.train_on_batch that minimises sharpness (SAM, Foret et al., ICLR
-    2021): the gradient is taken again at the worst nearby weights, a step of length rho along
-    the normalised gradient, and the compiled optimizer (AdamW, its clipping and schedule)
-    applies that one at the weights as they were. Two forward and backward passes a step; batch
-    norm's statistics move in both, alike on either backend. On the few identities here it
-    raised the tune AUC of every seed, the reserved one within its noise (README, "Flat
-    minima")."""
-    weights = model.trainable_variables
+    2021): the compiled loss's gradient is taken again at the worst nearby weights, a step of
+    length rho along the normalised gradient, and the compiled optimizer (AdamW, its clipping
+    and schedule) applies that one at the weights as they were. Two forward and backward
+    passes a step; batch norm's statistics move in both, alike on either backend. On the few
+    identities here it raised the tune AUC of every seed, the reserved one within its noise
+    (README, "Flat minima")."""
+    weights, loss_fn = model.trainable_variables, model.loss
     if not model.optimizer.built:  # a resumed model's optimizer is built, its state loaded
         model.optimizer.build(weights)
     backend = keras.backend.backend()
@@ -541,9 +541,8 @@ def train(args) -> dict:
         if args.init is not None:
             model.set_weights(keras.models.load_model(args.init, compile=False).get_weights())
 
-    if args.sam:
-        loss_fn = keras.losses.BinaryCrossentropy(label_smoothing=args.label_smoothing)
-        model.train_on_batch = sam_step(model, loss_fn, args.sam, keras)
+    if args.sam:  # the compiled loss (label smoothing included; a resumed model's too)
+        model.train_on_batch = sam_step(model, args.sam, keras)
     to_input = device_input(args.normalise, keras)
     batches = Prefetch(
         train_faces,

@@ -30,7 +30,7 @@ def check() -> None:
         )
         loss = keras.losses.BinaryCrossentropy(label_smoothing=0.1)
         model.compile(optimizer=keras.optimizers.AdamW(lr, clipnorm=1.0), loss=loss)
-        step = model.train_on_batch if rho is None else sam_step(model, loss, rho, keras)
+        step = model.train_on_batch if rho is None else sam_step(model, rho, keras)
         losses = [float(step(x, y)) for _ in range(steps)]
         return model.get_weights()[0], losses
 
