@@ -71,8 +71,16 @@ def build_model(dtype_policy: str = "float32", name: str = "seed_cnn") -> keras.
 
 
 def float32_copy(model: keras.Model) -> keras.Model:
-    """The same weights in an all-float32 model: what is saved, converted and served."""
-    clone = build_model("float32", model.name)
+    """The same network and weights, all float32: what is saved, converted and served.
+
+    Rebuilt from the model's own config, not from build_model(): a checkpoint of another
+    layout (tools/experiments/variants.LAYOUTS) has the same weight shapes, so set_weights on
+    build_model()'s network would take its weights silently and compute something else."""
+    config = model.get_config()
+    for layer in config["layers"]:
+        if "dtype" in layer["config"]:
+            layer["config"]["dtype"] = "float32"
+    clone = keras.Model.from_config(config)
     clone.set_weights([w.astype("float32") for w in model.get_weights()])
     return clone
 

@@ -184,6 +184,30 @@ def layer_kinds(model) -> list[str]:
     return [layer.__class__.__name__ for layer in model.layers]
 
 
+def test_float32_copy_keeps_the_network_it_is_given(monkeypatch):
+    """A checkpoint of another layout (same weight shapes) and a mixed-precision one both come
+    back float32 and computing what they computed: the copy follows the model, not build_model."""
+    import converter.model as cm
+
+    x = np.random.default_rng(4).random((2, 224, 224, 3), dtype=np.float32)
+    monkeypatch.setattr(
+        cm, "CONV_LAYERS", [(64, 5, 2, 1, 2), *cm.CONV_LAYERS[1:-1], (32, 3, 1, 2, 2)]
+    )
+    other = with_random_batch_norms(build_model("float32"), seed=3)
+    monkeypatch.undo()
+    copy = float32_copy(other)
+    assert copy.get_layer("pool1").get_config()["pool_size"] == (2, 2)
+    np.testing.assert_allclose(copy(x, training=False), other(x, training=False), atol=1e-5)
+
+    mixed = build_model("mixed_bfloat16")
+    copy = float32_copy(mixed)
+    assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
+    assert copy.get_layer("pool1").get_config()["pool_size"] == (4, 4)
+    for a, b in zip(copy.get_weights(), mixed.get_weights(), strict=True):
+        assert a.dtype == np.float32
+        np.testing.assert_array_equal(a, np.asarray(b, np.float32))
+
+
 def test_folding_batch_norms_keeps_the_seed_cnn_output():
     model = with_random_batch_norms(float32_copy(build_model("float32")), seed=5)
     folded = fold_batch_norm(model)
