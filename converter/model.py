@@ -21,29 +21,23 @@ from keras import layers
 
 from deepfake_scanner.preprocess import SPEC
 
-# (filters, kernel, stride, dilation, pool after): the README's layer table comes from this.
-CONV_LAYERS = [
-    (64, 5, 2, 1, 4),
-    (64, 5, 1, 1, 2),
-    (48, 5, 1, 1, 0),
-    (48, 3, 1, 1, 2),
-    (32, 3, 1, 1, 0),
-    (32, 3, 1, 2, 0),
-    (32, 3, 1, 2, 0),
-    (32, 3, 1, 2, 0),
-]
+from .layouts import DEFAULT, LAYOUTS
+
 DENSE = 256
 DROPOUT = 0.5
 BN_MOMENTUM = 0.95  # slower statistics made eval-mode AUC lag (FINDINGS.md)
 
 
-def build_model(dtype_policy: str = "float32", name: str = "seed_cnn") -> keras.Model:
+def build_model(
+    dtype_policy: str = "float32", name: str = "seed_cnn", layout: str = DEFAULT
+) -> keras.Model:
     """The classifier. `mixed_bfloat16` for training on CPUs with AMX; the last layer stays
-    float32 because a bfloat16 sigmoid saturates at 1.0 and makes ties."""
+    float32 because a bfloat16 sigmoid saturates at 1.0 and makes ties. `layout`: a name in
+    converter.layouts.LAYOUTS (where the face is pooled; the weights' shapes are the same)."""
     policy = keras.mixed_precision.Policy(dtype_policy)
     inputs = keras.Input((SPEC.size, SPEC.size, 3), name="image")
     x = inputs
-    for i, (filters, kernel, stride, dilation, pool) in enumerate(CONV_LAYERS, start=1):
+    for i, (filters, kernel, stride, dilation, pool) in enumerate(LAYOUTS[layout], start=1):
         x = layers.Conv2D(
             filters,
             kernel,

@@ -27,6 +27,8 @@ import numpy as np
 from deepfake_scanner.preprocess import SPEC, normalise
 
 from .data import MARGIN_RATIO, VIDEO_MAX_FRAMES, FaceSet, load_faces, split_by_source
+from .layouts import DEFAULT as DEFAULT_LAYOUT
+from .layouts import LAYOUTS
 from .metrics import auc
 from .selfblend import camera, delivery, frame, make_pair
 
@@ -305,7 +307,7 @@ def device_input(where: str, keras):
 def build_training_model(args, keras):
     from .model import build_model
 
-    model = build_model(args.precision)
+    model = build_model(args.precision, layout=args.layout)
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, decay_steps=max(1, args.steps - WARMUP), warmup_target=args.lr, warmup_steps=WARMUP
     )
@@ -427,6 +429,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", default="float32", choices=["mixed_bfloat16", "float32"])
+    p.add_argument(
+        "--layout",
+        default=DEFAULT_LAYOUT,
+        choices=sorted(LAYOUTS),
+        help="where the face is pooled (converter.layouts); --init weights fit either",
+    )
     p.add_argument(
         "--val-data",
         type=Path,

@@ -1,0 +1,40 @@
+"""The seed CNN's convolution layouts, apart from converter.model so that the trainer's
+command line can list them without importing Keras (which picks its backend on import).
+
+Each layout is (filters, kernel, stride, dilation, pool after) per convolution; the README's
+layer table comes from these. Both have the same 649,537 parameters: conv1 and conv2 5x5/64,
+then 48 and 32 filters, dilation 2 in the last three convolutions, a 7x7x32 map into the
+dense layer. They differ in where the face is pooled:
+- "cheap": conv1 (stride 2) pooled 4x4 at once, so every layer after the first sees the face
+  at 28x28 or less: about 150 training images/s on this 2-core machine;
+- "hires": conv1 pooled 2x2, so conv2 runs at 56x56, conv3/conv4 at 28, the dilated layers at
+  14, and conv8 is pooled to 7x7: about three times the multiply-adds and a third of the
+  training speed, with twice the resolution where a blend's edge and colour step are compared
+  (tools/experiments/layout.py, README "What we tried", "Resolution").
+"""
+
+from __future__ import annotations
+
+LAYOUTS: dict[str, list[tuple[int, int, int, int, int]]] = {
+    "cheap": [
+        (64, 5, 2, 1, 4),
+        (64, 5, 1, 1, 2),
+        (48, 5, 1, 1, 0),
+        (48, 3, 1, 1, 2),
+        (32, 3, 1, 1, 0),
+        (32, 3, 1, 2, 0),
+        (32, 3, 1, 2, 0),
+        (32, 3, 1, 2, 0),
+    ],
+    "hires": [
+        (64, 5, 2, 1, 2),
+        (64, 5, 1, 1, 2),
+        (48, 5, 1, 1, 0),
+        (48, 3, 1, 1, 2),
+        (32, 3, 1, 1, 0),
+        (32, 3, 1, 2, 0),
+        (32, 3, 1, 2, 0),
+        (32, 3, 1, 2, 2),
+    ],
+}
+DEFAULT = "cheap"
