@@ -38,6 +38,7 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--name", required=True, help="run folder under --runs")
     p.add_argument("--head", default="flatten", choices=["flatten", "gap"])
+    p.add_argument("--layout", default="cheap", help="converter.layouts.LAYOUTS")
     p.add_argument("--steps", type=int, default=1200)
     p.add_argument("--threads", type=int, default=1, help="TensorFlow intra-op threads")
     p.add_argument("--data", default="assets/faces/train")
@@ -148,6 +149,7 @@ def main() -> int:
         [
             *("--data", a.data, "--val-data", "assets/faces/tune", "--out", str(out)),
             *("--steps", str(a.steps), "--quiet", "--eval-every", "400", "--save-every", "400"),
+            *("--layout", a.layout),
             *a.passthru.split(),
         ]
     )
@@ -157,6 +159,7 @@ def main() -> int:
     result = {
         "name": a.name,
         "head": a.head,
+        "layout": a.layout,
         "steps": a.steps,
         "params": model.count_params(),
         "minutes": round((time.time() - t0) / 60, 1),
