@@ -15,26 +15,19 @@ dense layer. They differ in where the face is pooled:
 
 from __future__ import annotations
 
-LAYOUTS: dict[str, list[tuple[int, int, int, int, int]]] = {
-    "cheap": [
-        (64, 5, 2, 1, 4),
-        (64, 5, 1, 1, 2),
-        (48, 5, 1, 1, 0),
-        (48, 3, 1, 1, 2),
-        (32, 3, 1, 1, 0),
-        (32, 3, 1, 2, 0),
-        (32, 3, 1, 2, 0),
-        (32, 3, 1, 2, 0),
-    ],
-    "hires": [
-        (64, 5, 2, 1, 2),
-        (64, 5, 1, 1, 2),
-        (48, 5, 1, 1, 0),
-        (48, 3, 1, 1, 2),
-        (32, 3, 1, 1, 0),
-        (32, 3, 1, 2, 0),
-        (32, 3, 1, 2, 0),
-        (32, 3, 1, 2, 2),
-    ],
-}
+Layout = list[tuple[int, int, int, int, int]]
+
+CHEAP: Layout = [
+    (64, 5, 2, 1, 4),
+    (64, 5, 1, 1, 2),
+    (48, 5, 1, 1, 0),
+    (48, 3, 1, 1, 2),
+    (32, 3, 1, 1, 0),
+    (32, 3, 1, 2, 0),
+    (32, 3, 1, 2, 0),
+    (32, 3, 1, 2, 0),
+]
+# the same convolutions: only conv1's pool (4 -> 2) and one more after conv8 (0 -> 2) differ
+HIRES: Layout = [(*CHEAP[0][:4], 2), *CHEAP[1:-1], (*CHEAP[-1][:4], 2)]
+LAYOUTS: dict[str, Layout] = {"cheap": CHEAP, "hires": HIRES}
 DEFAULT = "cheap"
