@@ -5,7 +5,8 @@ For each face of a set (the export's self-blend sets: eval_set seed 12 reserved,
 pairs each), the median score of its real crops and of its blends and the AUC within that face;
 then the mean within-face AUC, the pooled AUC once each face's median real logit is subtracted
 (what per-person offsets cost), and the pooled AUC on self-blends of the training people (what
-the model does on people it has seen). README, "What we tried".
+the model does on people it has seen); and the pooled AUC with each photo left out in turn (how
+much one photo decides it). README, "What we tried".
 
     .venv/bin/python tools/experiments/per_face.py [models/reference/seed_cnn.keras]
 """
@@ -47,6 +48,11 @@ def main() -> int:
             print(f"  {faces.sources[i]:40s} real {real:.3f} blend {fake:.3f} AUC {within[-1]:.3f}")
         print(f"  mean within-face AUC {np.mean(within):.4f}; pooled with each face's median real")
         print(f"  logit subtracted {auc(y, logit):.4f}")
+        # how much one photo decides the pooled figure: the pooled AUC without each photo
+        photo = np.array([faces.sources[i] for i in face])
+        left = {src: auc(y[photo != src], s[photo != src]) for src in sorted(set(photo))}
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in left.items())
+        print(f"  pooled AUC without one photo: {shown}")
     return 0
 
 
