@@ -8,6 +8,7 @@ What the seed app described, and how each choice follows it:
   norm and ReLU, which gives the same result when the BN scale is positive). On this 2-core
   machine (no AMX, no bfloat16) the stride-1 layout trained at 20 images/s and this one at
   150 (benchmarked with random batches of 32, float32, Keras 3 on TensorFlow, no XLA).
+  This is converter.layouts' "cheap" layout, the default; "hires" pools conv1 2x2 instead.
 - later layers with fewer filters: 48, then 32.
 - dilation rate 2 in the last three convolutions: conv6..conv8.
 - 10 layers: 8 convolutions + 2 dense; about 650k parameters (the seed had about 653k).
@@ -68,7 +69,7 @@ def float32_copy(model: keras.Model) -> keras.Model:
     """The same network and weights, all float32: what is saved, converted and served.
 
     Rebuilt from the model's own config, not from build_model(): a checkpoint of another
-    layout (tools/experiments/variants.LAYOUTS) has the same weight shapes, so set_weights on
+    layout (converter.layouts) has the same weight shapes, so set_weights on
     build_model()'s network would take its weights silently and compute something else."""
     config = model.get_config()
     for layer in config["layers"]:

@@ -186,7 +186,7 @@ def layer_kinds(model) -> list[str]:
 
 def test_float32_copy_keeps_the_network_it_is_given():
     """A checkpoint of another layout (same weight shapes) and a mixed-precision one both come
-    back float32 and computing what they computed: the copy follows the model, not build_model."""
+    back float32 and compute what they computed: the copy follows the model, not build_model."""
     x = np.random.default_rng(4).random((2, 224, 224, 3), dtype=np.float32)
     other = with_random_batch_norms(build_model("float32", layout="hires"), seed=3)
     copy = float32_copy(other)

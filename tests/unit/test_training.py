@@ -266,6 +266,27 @@ def test_training_run_checkpoints_and_resumes(tmp_path):
         assert entry["step_ms"] > 0 and entry["wait_ms"] >= 0
 
 
+def test_a_run_in_the_hires_layout_starts_from_cheap_weights_and_saves_its_own_network(tmp_path):
+    """converter.train --layout hires --init CHEAP: the weights fit (same shapes), and what is
+    saved is the hires network (conv1 pooled 2x2, a pool after conv8), not the default one."""
+    import keras
+
+    init = tmp_path / "cheap.keras"
+    build_model().save(init)
+    out = tmp_path / "run"
+    train_mod.main(
+        [
+            *("--data", str(FACE_API), "--out", str(out), "--batch", "8", "--steps", "2"),
+            *("--eval-every", "2", "--val-fakes", "8", "--val-fraction", "0.34", "--quiet"),
+            *("--cache", str(ROOT / ".cache"), "--layout", "hires", "--init", str(init)),
+        ]
+    )
+    saved = keras.models.load_model(out / "last.keras", compile=False)
+    assert saved.get_layer("pool1").get_config()["pool_size"] == (2, 2)
+    assert saved.get_layer("pool8").output.shape[1:] == (7, 7, 32)
+    assert saved.count_params() == build_model().count_params()
+
+
 @pytest.mark.slow
 def test_a_run_stuck_at_chance_stops_with_a_message(tmp_path):
     args = [
