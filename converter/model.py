@@ -65,6 +65,21 @@ def build_model(
     return keras.Model(inputs, outputs, name=name)
 
 
+def layout_of(model: keras.Model) -> str | None:
+    """The name in converter.layouts.LAYOUTS of the network `model` is (its convolutions and
+    its pools, in order), or None for another network."""
+    convs = [
+        (la.filters, la.kernel_size[0], la.strides[0], la.dilation_rate[0])
+        for la in model.layers
+        if isinstance(la, layers.Conv2D)
+    ]
+    pools = [la.pool_size[0] for la in model.layers if isinstance(la, layers.MaxPooling2D)]
+    for name, layout in LAYOUTS.items():
+        if convs == [c[:4] for c in layout] and pools == [c[4] for c in layout if c[4]]:
+            return name
+    return None
+
+
 def float32_copy(model: keras.Model) -> keras.Model:
     """The same network and weights, all float32: what is saved, converted and served.
 

@@ -431,9 +431,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--precision", default="float32", choices=["mixed_bfloat16", "float32"])
     p.add_argument(
         "--layout",
-        default=DEFAULT_LAYOUT,
+        default=None,
         choices=sorted(LAYOUTS),
-        help="where the face is pooled (converter.layouts); --init weights fit either",
+        help="where the face is pooled (converter.layouts; --init weights fit either); default: "
+        f"the --init model's own, else {DEFAULT_LAYOUT}",
     )
     p.add_argument(
         "--val-data",
@@ -534,20 +535,28 @@ def train(args) -> dict:
         eval_set(val_faces, args.val_fakes, val_seed(args)) if len(val_faces) else (None, None)
     )
 
+    resume = args.resume and last_path.exists()
+    init = None
+    if args.init is not None and not resume:
+        init = keras.models.load_model(args.init, compile=False)
+    if args.layout is None:  # continuing a model keeps its layout unless --layout says otherwise
+        from .model import layout_of
+
+        args.layout = (layout_of(init) if init is not None else None) or DEFAULT_LAYOUT
     state: dict[str, Any] = {
         "step": 0,
         "best_auc": None,
         "history": [],
         "args": {k: str(v) for k, v in vars(args).items()},
     }
-    if args.resume and last_path.exists():
+    if resume:
         model = keras.models.load_model(last_path)
         state = json.loads(state_path.read_text())
         print(f"resuming at step {state['step']}", file=sys.stderr)
     else:
         model = build_training_model(args, keras)
-        if args.init is not None:
-            model.set_weights(keras.models.load_model(args.init, compile=False).get_weights())
+        if init is not None:
+            model.set_weights(init.get_weights())
 
     if args.sam:  # the compiled loss (label smoothing included; a resumed model's too)
         model.train_on_batch = sam_step(model, args.sam, keras)

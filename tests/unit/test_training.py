@@ -268,23 +268,34 @@ def test_training_run_checkpoints_and_resumes(tmp_path):
 
 def test_a_run_in_the_hires_layout_starts_from_cheap_weights_and_saves_its_own_network(tmp_path):
     """converter.train --layout hires --init CHEAP: the weights fit (same shapes), and what is
-    saved is the hires network (conv1 pooled 2x2, a pool after conv8), not the default one."""
+    saved is the hires network (conv1 pooled 2x2, a pool after conv8), not the default one.
+    A run continuing that one without --layout keeps its layout."""
     import keras
+
+    from converter.model import layout_of
 
     init = tmp_path / "cheap.keras"
     build_model().save(init)
-    out = tmp_path / "run"
-    train_mod.main(
-        [
-            *("--data", str(FACE_API), "--out", str(out), "--batch", "8", "--steps", "2"),
-            *("--eval-every", "2", "--val-fakes", "8", "--val-fraction", "0.34", "--quiet"),
-            *("--cache", str(ROOT / ".cache"), "--layout", "hires", "--init", str(init)),
-        ]
-    )
-    saved = keras.models.load_model(out / "last.keras", compile=False)
+
+    def run(out, *extra):
+        train_mod.main(
+            [
+                *("--data", str(FACE_API), "--out", str(out), "--batch", "8", "--steps", "2"),
+                *("--eval-every", "2", "--val-fakes", "8", "--val-fraction", "0.34", "--quiet"),
+                *("--cache", str(ROOT / ".cache"), *extra),
+            ]
+        )
+        return keras.models.load_model(out / "last.keras", compile=False)
+
+    saved = run(tmp_path / "run", "--layout", "hires", "--init", str(init))
     assert saved.get_layer("pool1").get_config()["pool_size"] == (2, 2)
     assert saved.get_layer("pool8").output.shape[1:] == (7, 7, 32)
     assert saved.count_params() == build_model().count_params()
+    assert layout_of(saved) == "hires" and layout_of(build_model()) == "cheap"
+    continued = run(tmp_path / "on", "--init", str(tmp_path / "run" / "last.keras"))
+    assert layout_of(continued) == "hires"
+    state = json.loads((tmp_path / "on" / "state.json").read_text())
+    assert state["args"]["layout"] == "hires"
 
 
 @pytest.mark.slow
