@@ -41,12 +41,16 @@ CONTINUE = ["--lr", "5e-4", "--curriculum", "0"]
 # The people stage's and the warp run's: bounded logits (a threshold below 1.0, smaller int8
 # differences).
 SMOOTHED = [*CONTINUE, "--label-smoothing", "0.1"]
+# The warp run's share of pairs whose base face is warped into other proportions
+# (converter.train --warp-share; README, "New face shapes").
+WARP_SHARE = 0.7
+WARPED = ["--warp-share", str(WARP_SHARE)]
 # (run, steps, flags); {runs} is the --runs folder
 STAGES: list[tuple[str, int, list[str]]] = [
     ("stage1", 3000, []),
     ("reference", 5000, ["--init", "{runs}/stage1/last.keras", *CONTINUE]),
     ("people", 2000, ["--init", "{runs}/reference/best.keras", *SMOOTHED]),
-    ("warp", 2000, ["--init", "{runs}/people/best.keras", *SMOOTHED, "--warp-share", "0.7"]),
+    ("warp", 2000, ["--init", "{runs}/people/best.keras", *SMOOTHED, *WARPED]),
 ]
 # The warp run's seed is --seed + WARP_SEED_OFFSET: the shipped run was seed 2, the best on the
 # tune people of three seeds tried (README, "New face shapes").

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-WARP_SHARE = 0.7  # pairs whose base is warped; the rest keep the face as it is
+from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
 
 
 def main() -> int:
@@ -60,13 +60,9 @@ def main() -> int:
     p.add_argument("--data", help="training faces in place of assets/faces/train")
     a = p.parse_args()
 
-    import cv2
-    import tensorflow as tf
+    from variants import people_stage, pin_threads
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    cv2.setNumThreads(1)
-    from variants import people_stage
+    pin_threads()
 
     import converter.selfblend as cs
 

@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
+from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
+
 GRID = 3
 
 
@@ -56,16 +58,12 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--seed", type=int, default=2)
     p.add_argument("--share", type=float, default=0.5, help="bases relit")
-    p.add_argument("--warp-share", default="0.7")
+    p.add_argument("--warp-share", default=str(WARP_SHARE))
     a = p.parse_args()
 
-    import cv2
-    import tensorflow as tf
+    from variants import people_stage, pin_threads
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    cv2.setNumThreads(1)
-    from variants import people_stage
+    pin_threads()
 
     import converter.selfblend as cs
 

@@ -34,6 +34,17 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 
+def pin_threads(threads: int = 1) -> None:
+    """TensorFlow and OpenCV on `threads` threads: two runs side by side on this 2-core machine
+    then get one core each and the same share of it. Call before TensorFlow starts."""
+    import cv2
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    cv2.setNumThreads(1)
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--name", required=True, help="run folder under --runs")
@@ -131,17 +142,12 @@ def people_stage(
 
 def main() -> int:
     a = parse_args()
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(a.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    import cv2
+    pin_threads(a.threads)
     import keras
 
     import converter.model as cm
     import converter.train as ct
 
-    cv2.setNumThreads(1)
     if a.head == "gap":
         cm.build_model = gap_head(cm.build_model)
     out = a.runs / a.name
