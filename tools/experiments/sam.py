@@ -34,8 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
+from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
+
 RHO = 0.05  # the neighbourhood radius, in the global norm of the weights' perturbation
-WARP_SHARE = 0.7  # as the shipped run
 
 
 def main() -> int:
@@ -45,19 +46,19 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rho", type=float, default=RHO)
+    p.add_argument("--layout", help="converter.layouts.LAYOUTS; default: the --init model's")
     a = p.parse_args()
 
-    import cv2
-    import tensorflow as tf
+    from variants import people_stage, pin_threads
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    cv2.setNumThreads(1)
-    from variants import people_stage
+    pin_threads()
 
     # converter.train --sam since 2026-11-27 18:40; the runs before patched the same step in
     about = {"variant": f"SAM rho {a.rho}, warps {WARP_SHARE}", "init": a.init}
-    extra = ("--warp-share", str(WARP_SHARE), "--sam", str(a.rho))
+    extra: tuple[str, ...] = ("--warp-share", str(WARP_SHARE), "--sam", str(a.rho))
+    if a.layout:
+        about["layout"] = a.layout
+        extra += ("--layout", a.layout)
     people_stage(a.out, a.init, a.steps, a.seed, about, extra)
     return 0
 
