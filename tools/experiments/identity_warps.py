@@ -36,7 +36,6 @@ by more than the seeds do, and more people raised the tune AUC only.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -44,16 +43,14 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
+from variants import stage_parser  # noqa: E402  (after the path set-up)
+
 from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
+    p = stage_parser(ROOT / "models/reference/seed_cnn.keras")
     p.add_argument("--variant", choices=["plain", "warp"], required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--init", default=str(ROOT / "models/reference/seed_cnn.keras"))
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--share", type=float, default=WARP_SHARE, help="pairs warped (--variant warp)")
     p.add_argument("--amp", type=float, nargs=2, help="displacement range (selfblend.WARP_AMP)")
     p.add_argument("--grid", type=int, help="control points a side (selfblend.WARP_GRID)")

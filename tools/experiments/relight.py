@@ -24,13 +24,14 @@ run with warps alone. Not adopted.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
+
+from variants import stage_parser  # noqa: E402  (after the path set-up)
 
 from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
 
@@ -52,11 +53,7 @@ def relight(img, rng, share: float):
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--init", default=str(ROOT / "runs/m0744/seed_cnn.keras"))
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--seed", type=int, default=2)
+    p = stage_parser(ROOT / "runs/m0744/seed_cnn.keras", seed=2)
     p.add_argument("--share", type=float, default=0.5, help="bases relit")
     p.add_argument("--warp-share", default=str(WARP_SHARE))
     a = p.parse_args()

@@ -26,7 +26,6 @@ model-report's self-blends against the shipped model's 0.853: not shipped.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -34,17 +33,15 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
+from variants import stage_parser  # noqa: E402  (after the path set-up)
+
 from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
 
 RHO = 0.05  # the neighbourhood radius, in the global norm of the weights' perturbation
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--init", default=str(ROOT / "runs/m0744/seed_cnn.keras"))
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--seed", type=int, default=0)
+    p = stage_parser(ROOT / "runs/m0744/seed_cnn.keras")
     p.add_argument("--rho", type=float, default=RHO)
     p.add_argument("--layout", help="converter.layouts.LAYOUTS; default: the --init model's")
     a = p.parse_args()

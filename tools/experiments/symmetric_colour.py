@@ -23,7 +23,6 @@ arguments, its validation set unchanged), with these pairs; measured like the ot
 
 from __future__ import annotations
 
-import argparse
 import functools
 import sys
 from pathlib import Path
@@ -33,6 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
+
+from variants import stage_parser  # noqa: E402  (after the path set-up)
 
 
 def symmetric_pair(context, keypoints, rng, difficulty, size, margin_ratio):
@@ -54,11 +55,7 @@ def symmetric_pair(context, keypoints, rng, difficulty, size, margin_ratio):
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--init", default=str(ROOT / "runs/reference/best.keras"))
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--seed", type=int, default=0)
+    p = stage_parser(ROOT / "runs/reference/best.keras")
     a = p.parse_args()
 
     from variants import people_stage

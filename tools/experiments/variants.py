@@ -45,6 +45,17 @@ def pin_threads(threads: int = 1) -> None:
     cv2.setNumThreads(1)
 
 
+def stage_parser(init: Path, seed: int = 0) -> argparse.ArgumentParser:
+    """The options of an experiment that reruns one stage with a change: where the run goes, the
+    starting weights, the steps (the people and warp stages' 2,000) and the seed."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--init", default=str(init))
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=seed)
+    return p
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--name", required=True, help="run folder under --runs")
