@@ -22,9 +22,9 @@ model-report's self-blends against the shipped model's 0.853: not shipped.
         --out runs/experiments/sam15-s0 &
     taskset -c 1 .venv/bin/python tools/experiments/sam.py --seed 2 --rho 0.15 \\
         --out runs/experiments/sam15-s2
-    # SAM in the hires layout (converter.layouts): about 75-100 minutes a run here. 2026-11-27 night,
-    # benchmarks/results/sam_hires.json: tune 0.837 / 0.829 and reserved 0.832 / 0.827 from
-    # 1344 (seed 0) / 0744 (seed 2), no better than hires alone; not exported.
+    # SAM in the hires layout (converter.layouts), about 75-100 minutes a run here. 2026-11-27
+    # night, benchmarks/results/sam_hires.json: tune 0.837 / 0.829 and reserved 0.832 / 0.827
+    # from 1344 (seed 0) / 0744 (seed 2), no better than hires alone; not exported.
     .venv/bin/python tools/experiments/sam.py --layout hires --rho 0.15 --seed 2 \\
         --out runs/experiments/sam15-hires-s2
 """
