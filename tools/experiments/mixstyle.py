@@ -110,7 +110,8 @@ def main() -> int:
         return model
 
     ct.build_training_model = build_with_mixstyle
-    assert keras.backend.backend() == "tensorflow"  # the runs compared ran on TensorFlow
+    if keras.backend.backend() != "tensorflow":  # the runs compared ran on TensorFlow
+        raise SystemExit(f"run on TensorFlow (KERAS_BACKEND), not {keras.backend.backend()}")
     about = {"variant": f"MixStyle after {', '.join(a.after)}, p {a.p}", "init": a.init}
     extra = ("--warp-share", str(WARP_SHARE))
     people_stage(a.out, a.init, a.steps, a.seed, about | {"warp_share": WARP_SHARE}, extra)
