@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-from variants import stage_parser  # noqa: E402  (after the path set-up)
+from variants import people_stage, pin_threads, stage_parser  # noqa: E402  (after the path set-up)
 
 from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
 
@@ -56,8 +56,6 @@ def main() -> int:
     p.add_argument("--grid", type=int, help="control points a side (selfblend.WARP_GRID)")
     p.add_argument("--data", help="training faces in place of assets/faces/train")
     a = p.parse_args()
-
-    from variants import people_stage, pin_threads
 
     pin_threads()
 

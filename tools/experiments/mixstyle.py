@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-from variants import stage_parser  # noqa: E402  (after the path set-up)
+from variants import people_stage, pin_threads, stage_parser  # noqa: E402  (after the path set-up)
 
 from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
 
@@ -93,8 +93,6 @@ def main() -> int:
     p.add_argument("--p", type=float, default=P, help="the share of batches mixed")
     p.add_argument("--after", nargs="+", default=list(AFTER), help="layers whose outputs are mixed")
     a = p.parse_args()
-
-    from variants import people_stage, pin_threads
 
     pin_threads()
     import keras

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-from variants import stage_parser  # noqa: E402  (after the path set-up)
+from variants import people_stage, pin_threads, stage_parser  # noqa: E402  (after the path set-up)
 
 from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
 
@@ -57,8 +57,6 @@ def main() -> int:
     p.add_argument("--share", type=float, default=0.5, help="bases relit")
     p.add_argument("--warp-share", default=str(WARP_SHARE))
     a = p.parse_args()
-
-    from variants import people_stage, pin_threads
 
     pin_threads()
 

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-from variants import stage_parser  # noqa: E402  (after the path set-up)
+from variants import people_stage, pin_threads, stage_parser  # noqa: E402  (after the path set-up)
 
 from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
 
@@ -50,8 +50,6 @@ def main() -> int:
     p.add_argument("--rho", type=float, default=RHO)
     p.add_argument("--layout", help="converter.layouts.LAYOUTS; default: the --init model's")
     a = p.parse_args()
-
-    from variants import people_stage, pin_threads
 
     pin_threads()
 

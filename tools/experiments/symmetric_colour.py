@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-from variants import stage_parser  # noqa: E402  (after the path set-up)
+from variants import people_stage, stage_parser  # noqa: E402  (after the path set-up)
 
 
 def symmetric_pair(context, keypoints, rng, difficulty, size, margin_ratio):
@@ -57,8 +57,6 @@ def symmetric_pair(context, keypoints, rng, difficulty, size, margin_ratio):
 def main() -> int:
     p = stage_parser(ROOT / "runs/reference/best.keras")
     a = p.parse_args()
-
-    from variants import people_stage
 
     import converter.train as ct
 
