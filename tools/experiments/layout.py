@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
+from converter.recipe import WARPED  # noqa: E402  (after the path set-up)
 
 
 def main() -> int:
@@ -65,7 +65,7 @@ def main() -> int:
     about = {"variant": f"layout {a.layout}, {a.mode}", "layout": a.layout}
     if a.mode == "warp":
         about["init"] = a.init
-        extra = ("--warp-share", str(WARP_SHARE), "--layout", a.layout)
+        extra = (*WARPED, "--layout", a.layout)
         people_stage(a.out, a.init, a.steps or 2000, a.seed, about, extra)
         return 0
     stage1 = commands(ROOT / "runs", a.seed, 1, [], people_runs=1)[0]

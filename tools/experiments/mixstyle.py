@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
 from variants import people_stage, pin_threads, stage_parser  # noqa: E402  (after the path set-up)
 
-from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
+from converter.recipe import WARP_SHARE, WARPED  # noqa: E402  (after the path set-up)
 
 AFTER = ("relu1", "relu2")  # the shallow layers whose outputs are mixed
 P, ALPHA, EPS = 0.5, 0.1, 1e-6
@@ -111,8 +111,8 @@ def main() -> int:
     if keras.backend.backend() != "tensorflow":  # the runs compared ran on TensorFlow
         raise SystemExit(f"run on TensorFlow (KERAS_BACKEND), not {keras.backend.backend()}")
     about = {"variant": f"MixStyle after {', '.join(a.after)}, p {a.p}", "init": a.init}
-    extra = ("--warp-share", str(WARP_SHARE))
-    people_stage(a.out, a.init, a.steps, a.seed, about | {"warp_share": WARP_SHARE}, extra)
+    about["warp_share"] = WARP_SHARE
+    people_stage(a.out, a.init, a.steps, a.seed, about, tuple(WARPED))
     return 0
 
 

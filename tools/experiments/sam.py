@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
 from variants import people_stage, pin_threads, stage_parser  # noqa: E402  (after the path set-up)
 
-from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
+from converter.recipe import WARP_SHARE, WARPED  # noqa: E402  (after the path set-up)
 
 RHO = 0.05  # the neighbourhood radius, in the global norm of the weights' perturbation
 
@@ -55,7 +55,7 @@ def main() -> int:
 
     # converter.train --sam since 2026-11-27 18:40; the runs before patched the same step in
     about = {"variant": f"SAM rho {a.rho}, warps {WARP_SHARE}", "init": a.init}
-    extra: tuple[str, ...] = ("--warp-share", str(WARP_SHARE), "--sam", str(a.rho))
+    extra: tuple[str, ...] = (*WARPED, "--sam", str(a.rho))
     if a.layout:
         about["layout"] = a.layout
         extra += ("--layout", a.layout)

@@ -33,6 +33,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from converter.layouts import DEFAULT as DEFAULT_LAYOUT  # noqa: E402  (after the path set-up)
+from converter.layouts import LAYOUTS  # noqa: E402
+
 
 def pin_threads(threads: int = 1) -> None:
     """TensorFlow and OpenCV on `threads` threads: two runs side by side on this 2-core machine
@@ -60,7 +63,7 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--name", required=True, help="run folder under --runs")
     p.add_argument("--head", default="flatten", choices=["flatten", "gap"])
-    p.add_argument("--layout", default="cheap", help="converter.layouts.LAYOUTS")
+    p.add_argument("--layout", default=DEFAULT_LAYOUT, choices=sorted(LAYOUTS))
     p.add_argument("--steps", type=int, default=1200)
     p.add_argument("--threads", type=int, default=1, help="TensorFlow intra-op threads")
     p.add_argument("--data", default="assets/faces/train")
