@@ -18,7 +18,9 @@ Measured by variants.measure like every row in the README's "What we tried".
 Result (2026-11-27 evening, benchmarks/results/layout.json, README "Resolution"): the tune AUC
 rose in all four comparisons (+0.022 to +0.044), the reserved one moved by -0.012 to +0.020;
 both exports scored reserved 0.839 and 0.835 (shipped 0.853) with one reserved photo over the
-threshold. Not shipped.
+threshold. Not shipped. With the two Debian sources' faces as well (--data runs/data-more/faces,
+2026-11-28, benchmarks/results/hires_more.json): reserved +0.009 over the hires runs without
+them, exported 0.840 with the same reserved photo over the threshold.
 
     taskset -c 0 .venv/bin/python tools/experiments/layout.py --layout cheap --mode scratch \\
         --out runs/experiments/layout-cheap-s0 &
@@ -27,6 +29,10 @@ threshold. Not shipped.
     # the shipped run's last stage in the hires layout (0744's weights: see sam.py)
     .venv/bin/python tools/experiments/layout.py --mode warp --seed 2 \\
         --init runs/m0744/seed_cnn.keras --out runs/experiments/layout-hires-warp-s2
+    # the same with libdlib19.1's and gramps' faces too (extra_faces.py --out runs/data-more)
+    .venv/bin/python tools/experiments/layout.py --mode warp --seed 0 \\
+        --init runs/m0744/seed_cnn.keras --data runs/data-more/faces \\
+        --out runs/experiments/hires-more-s0
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ def main() -> int:
     p.add_argument("--init", default=str(ROOT / "models/reference/seed_cnn.keras"))
     p.add_argument("--steps", type=int, default=None, help="default: the stage's own")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", help="training faces in place of assets/faces/train (--mode warp)")
     a = p.parse_args()
 
     from variants import measure, people_stage, pin_threads
@@ -66,6 +73,9 @@ def main() -> int:
     if a.mode == "warp":
         about["init"] = a.init
         extra = (*WARPED, "--layout", a.layout)
+        if a.data:
+            about["data"] = a.data
+            extra += ("--data", a.data)
         people_stage(a.out, a.init, a.steps or 2000, a.seed, about, extra)
         return 0
     stage1 = commands(ROOT / "runs", a.seed, 1, [], people_runs=1)[0]

@@ -61,6 +61,10 @@ PAIRS = (
         ("mixstyle", "mixstyle_strong/mixstyle-strong-s2", "baseline_warps/warp-warp-s2"),
         ("sam_hires", "hires_sam015/sam15-hires-1344-s0", "hires_plain/layout-hires-warp-s0"),
         ("sam_hires", "hires_sam015/sam15-hires-s2", "hires_plain/layout-hires-warp-s2"),
+        ("identity_morph", "morph/morph-s0", "baseline_warps/warp-warp"),
+        ("identity_morph", "morph/morph-s2", "baseline_warps/warp-warp-s2"),
+        ("hires_more", "hires_more/hires-more-s0", "baseline_hires/seed0"),
+        ("hires_more", "hires_more/hires-more-s2", "baseline_hires/seed2"),
     ]
 )
 
