@@ -46,7 +46,8 @@ def main() -> int:
     from converter.train import predict
 
     models = {n: keras.models.load_model(p, compile=False) for n, p in named.items()}
-    groups = [(n,) for n in models] + list(itertools.combinations(models, 2))
+    groups: list[tuple[str, ...]] = [(n,) for n in models]
+    groups += itertools.combinations(models, 2)
     groups += [tuple(models)] if len(models) > 2 else []
     scores = {}
     for name in ("tune", "eval"):
