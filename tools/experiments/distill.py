@@ -1,0 +1,108 @@
+"""Can one seed CNN learn what a cheap and a hires model see together? Ensemble distillation.
+
+A cheap-layout and a hires-layout model miss different blends: the mean of their logits scored
+reserved 0.855 on variants.measure's pairs, 0.012-0.020 over the better of the two, where pairs
+within one layout gained 0.000-0.008 (ensemble.py, README "Two layouts together"). An ensemble is
+not the seed CNN and costs a classification a member; distillation (Hinton et al., 2015) trains
+one network towards the ensemble's scores instead. Here the student is the served network in
+the cheap layout and its loss on each training pair is
+
+    (1 - alpha) * BCE(smoothed label, student) + alpha * BCE(sigmoid(mean teacher logit), student)
+
+the teachers frozen and run on the same (augmented) batch. Each run is the shipped model's last
+stage (people-stage arguments, --warp-share 0.7, 2,000 steps from `2026.11.27.0744`) with this
+loss, compared with the warp run of the same seed (the same start, seed and batches); with
+--data runs/data-more/faces, with the cheap warp run on those 269 faces (whose 36 faces from
+libdlib19.1 and gramps no teacher was trained on). Measured by variants.measure.
+
+    taskset -c 0 .venv/bin/python tools/experiments/distill.py --seed 2 \\
+        --out runs/experiments/distill-s2 &
+    taskset -c 1 .venv/bin/python tools/experiments/distill.py --seed 2 \\
+        --data runs/data-more/faces --out runs/experiments/distill-more-s2
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools" / "experiments"))
+
+from variants import people_stage, pin_threads, stage_parser  # noqa: E402  (after the path set-up)
+
+from converter.recipe import WARP_SHARE, WARPED  # noqa: E402  (after the path set-up)
+
+TEACHERS = (  # the shipped model (cheap) and layout.py's hires warp run from its weights
+    ROOT / "models/reference/seed_cnn.keras",
+    ROOT / "runs/experiments/layout-hires-warp-s0/best.keras",
+)
+ALPHA = 0.5
+
+
+def distill_step(model, teachers, alpha: float, keras):
+    """A replacement for model.train_on_batch (TensorFlow): the compiled loss (label smoothing
+    included) mixed with the cross-entropy to the teachers' mean-logit probability."""
+    import tensorflow as tf
+
+    weights, loss_fn = model.trainable_variables, model.loss
+    if not model.optimizer.built:
+        model.optimizer.build(weights)
+    soft_loss = keras.losses.BinaryCrossentropy()
+
+    def logit(p):
+        p = tf.clip_by_value(tf.cast(p, tf.float32), 1e-6, 1 - 1e-6)
+        return tf.math.log(p / (1 - p))
+
+    @tf.function
+    def step(x, y):
+        mean = tf.add_n([logit(t(x, training=False)) for t in teachers]) / len(teachers)
+        target = tf.sigmoid(mean)
+        with tf.GradientTape() as tape:
+            pred = model(x, training=True)
+            loss = (1 - alpha) * loss_fn(y, pred) + alpha * soft_loss(target, pred)
+        grads = tape.gradient(loss, weights)
+        model.optimizer.apply_gradients(zip(grads, weights, strict=True))
+        return loss
+
+    return lambda x, y: step(tf.convert_to_tensor(x), tf.convert_to_tensor(y, tf.float32))
+
+
+def main() -> int:
+    p = stage_parser(ROOT / "runs/m0744/seed_cnn.keras")
+    p.add_argument("--teachers", nargs="+", type=Path, default=list(TEACHERS))
+    p.add_argument("--alpha", type=float, default=ALPHA, help="the teachers' share of the loss")
+    p.add_argument("--data", help="training faces in place of assets/faces/train")
+    a = p.parse_args()
+
+    pin_threads()
+    import keras
+
+    import converter.train as ct
+
+    if keras.backend.backend() != "tensorflow":
+        raise SystemExit(f"run on TensorFlow (KERAS_BACKEND), not {keras.backend.backend()}")
+    teachers = [keras.models.load_model(t, compile=False) for t in a.teachers]
+    for t in teachers:
+        t.trainable = False
+    build = ct.build_training_model
+
+    def build_distilling(args, keras_):
+        model = build(args, keras_)
+        model.train_on_batch = distill_step(model, teachers, a.alpha, keras_)
+        return model
+
+    ct.build_training_model = build_distilling
+    about = {"variant": "ensemble distillation", "init": a.init, "alpha": a.alpha}
+    about |= {"teachers": [str(t) for t in a.teachers], "warp_share": WARP_SHARE}
+    extra: tuple[str, ...] = tuple(WARPED)
+    if a.data:
+        about["data"] = a.data
+        extra += ("--data", a.data)
+    people_stage(a.out, a.init, a.steps, a.seed, about, extra)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
