@@ -15,6 +15,10 @@ loss, compared with the warp run of the same seed (the same start, seed and batc
 --data runs/data-more/faces, with the cheap warp run on those 269 faces (whose 36 faces from
 libdlib19.1 and gramps no teacher was trained on). Measured by variants.measure.
 
+    # the hires teacher: the shipped run's stage in the hires layout from the shipped weights
+    .venv/bin/python tools/experiments/layout.py --mode warp --seed 0 \\
+        --out runs/experiments/layout-hires-warp-s0
+    git show 554c55d:models/reference/seed_cnn.keras > runs/m0744/seed_cnn.keras
     taskset -c 0 .venv/bin/python tools/experiments/distill.py --seed 2 \\
         --out runs/experiments/distill-s2 &
     taskset -c 1 .venv/bin/python tools/experiments/distill.py --seed 2 \\
