@@ -15,6 +15,12 @@ loss, compared with the warp run of the same seed (the same start, seed and batc
 --data runs/data-more/faces, with the cheap warp run on those 269 faces (whose 36 faces from
 libdlib19.1 and gramps no teacher was trained on). Measured by variants.measure.
 
+Result (2026-11-28 02:07-03:13 UTC, benchmarks/results/distill.json, README "One network taught
+by both layouts"): seeds 0 / 1 / 2 scored reserved 0.844 / 0.840 / 0.849 against 0.824 / 0.824 /
+0.835 for their twins (+0.017 on average, every seed up) and tune 0.830 / 0.832 / 0.831 against
+0.805 / 0.794 / 0.813; on the 269 faces +0.009. Exported, seed 2 scored reserved 0.861 (shipped
+0.853) with insightface/t1.jpg over its threshold: not shipped yet.
+
     # the hires teacher: the shipped run's stage in the hires layout from the shipped weights
     .venv/bin/python tools/experiments/layout.py --mode warp --seed 0 \\
         --out runs/experiments/layout-hires-warp-s0

@@ -65,6 +65,10 @@ PAIRS = (
         ("identity_morph", "morph/morph-s2", "baseline_warps/warp-warp-s2"),
         ("hires_more", "hires_more/hires-more-s0", "baseline_hires/seed0"),
         ("hires_more", "hires_more/hires-more-s2", "baseline_hires/seed2"),
+        ("distill", "distill/distill-s0", "baseline_warps/warp-warp"),
+        ("distill", "distill/distill-s1", "baseline_warps/warp-warp-s1"),
+        ("distill", "distill/distill-s2", "baseline_warps/warp-warp-s2"),
+        ("distill", "distill_more/distill-more-s2", "baseline_cheap_more/seed2"),
     ]
 )
 
