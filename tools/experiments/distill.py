@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-from variants import people_stage, pin_threads, stage_parser  # noqa: E402  (after the path set-up)
+from variants import pass_on, people_stage, pin_threads, stage_parser  # noqa: E402  (after the path set-up)
 
 from converter.recipe import WARP_SHARE, WARPED  # noqa: E402  (after the path set-up)
 
@@ -106,10 +106,7 @@ def main() -> int:
     ct.build_training_model = build_distilling
     about = {"variant": "ensemble distillation", "init": a.init, "alpha": a.alpha}
     about |= {"teachers": [str(t) for t in a.teachers], "warp_share": WARP_SHARE}
-    extra: tuple[str, ...] = tuple(WARPED)
-    if a.data:
-        about["data"] = a.data
-        extra += ("--data", a.data)
+    extra = pass_on(about, tuple(WARPED), "data", a.data)
     people_stage(a.out, a.init, a.steps, a.seed, about, extra)
     return 0
 

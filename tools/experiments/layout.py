@@ -61,7 +61,7 @@ def main() -> int:
     p.add_argument("--data", help="training faces in place of assets/faces/train (--mode warp)")
     a = p.parse_args()
 
-    from variants import measure, people_stage, pin_threads
+    from variants import measure, pass_on, people_stage, pin_threads
 
     pin_threads()
     import keras
@@ -72,10 +72,7 @@ def main() -> int:
     about = {"variant": f"layout {a.layout}, {a.mode}", "layout": a.layout}
     if a.mode == "warp":
         about["init"] = a.init
-        extra = (*WARPED, "--layout", a.layout)
-        if a.data:
-            about["data"] = a.data
-            extra += ("--data", a.data)
+        extra = pass_on(about, (*WARPED, "--layout", a.layout), "data", a.data)
         people_stage(a.out, a.init, a.steps or 2000, a.seed, about, extra)
         return 0
     stage1 = commands(ROOT / "runs", a.seed, 1, [], people_runs=1)[0]

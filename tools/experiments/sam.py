@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-from variants import people_stage, pin_threads, stage_parser  # noqa: E402  (after the path set-up)
+from variants import pass_on, people_stage, pin_threads, stage_parser  # noqa: E402
 
 from converter.recipe import WARP_SHARE, WARPED  # noqa: E402  (after the path set-up)
 
@@ -55,10 +55,7 @@ def main() -> int:
 
     # converter.train --sam since 2026-11-27 18:40; the runs before patched the same step in
     about = {"variant": f"SAM rho {a.rho}, warps {WARP_SHARE}", "init": a.init}
-    extra: tuple[str, ...] = (*WARPED, "--sam", str(a.rho))
-    if a.layout:
-        about["layout"] = a.layout
-        extra += ("--layout", a.layout)
+    extra = pass_on(about, (*WARPED, "--sam", str(a.rho)), "layout", a.layout)
     people_stage(a.out, a.init, a.steps, a.seed, about, extra)
     return 0
 

@@ -59,6 +59,15 @@ def stage_parser(init: Path, seed: int = 0) -> argparse.ArgumentParser:
     return p
 
 
+def pass_on(about: dict, extra: tuple[str, ...], name: str, value) -> tuple[str, ...]:
+    """`extra` with `--name value` added for converter.train, and `about[name]` set, when value
+    is given (not None or empty); else `extra` as it is."""
+    if value is None or value == "":
+        return extra
+    about[name] = value
+    return (*extra, f"--{name}", str(value))
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--name", required=True, help="run folder under --runs")
