@@ -25,14 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-from variants import measure_sets, pin_threads  # noqa: E402  (after the path set-up)
-
-
-def logit(s):
-    import numpy as np
-
-    s = np.clip(np.asarray(s, np.float64), 1e-6, 1 - 1e-6)
-    return np.log(s / (1 - s))
+from variants import logit, measure_sets, pin_threads  # noqa: E402  (after the path set-up)
 
 
 def main() -> int:

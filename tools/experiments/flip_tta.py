@@ -19,14 +19,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
 
-def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
 def main() -> int:
     import keras
-    from variants import measure_sets
+    from variants import logit, measure_sets
 
     from converter.metrics import auc
     from converter.train import predict

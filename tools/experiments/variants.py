@@ -59,6 +59,15 @@ def stage_parser(init: Path, seed: int = 0) -> argparse.ArgumentParser:
     return p
 
 
+def logit(p):
+    """Log-odds of scores, clipped to [1e-6, 1 - 1e-6] so that 0 and 1 stay finite: what
+    logit ensembles (ensemble.py) and test-time flips (flip_tta.py) average."""
+    import numpy as np
+
+    p = np.clip(np.asarray(p, np.float64), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
 def pass_on(about: dict, extra: tuple[str, ...], name: str, value) -> tuple[str, ...]:
     """`extra` with `--name value` added for converter.train, and `about[name]` set, when value
     is given (not None or empty); else `extra` as it is."""
