@@ -46,6 +46,7 @@ CHANCE_STEPS = 400  # stop if the loss has not left ln 2 by then
 CHANCE_LOSS = 0.66
 EVAL_EVERY = 250
 SAVE_EVERY = 250
+DISTILL = 0.5  # --teachers' share of the targets (README, "One network taught by both layouts")
 
 
 def keras_module():
@@ -313,13 +314,40 @@ def build_training_model(args, keras):
     )
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay, clipnorm=1.0),
-        loss=keras.losses.BinaryCrossentropy(label_smoothing=args.label_smoothing),
+        # with --teachers the targets come smoothed already (teacher_targets)
+        loss=keras.losses.BinaryCrossentropy(
+            label_smoothing=0.0 if args.teachers else args.label_smoothing
+        ),
         # XLA on JAX, where uncompiled steps run op by op (and a GPU idles between small
         # kernels); none on TensorFlow, as every CPU run behind the shipped model was trained
         # (XLA on TensorFlow has not been measured here).
         jit_compile=keras.backend.backend() == "jax",
     )
     return model
+
+
+def teacher_targets(paths, share: float, smoothing: float, keras):
+    """Targets for distillation (Hinton et al., 2015) from frozen teacher models: each pair's
+    label, smoothed as --label-smoothing says, mixed with the probability of the teachers' mean
+    logit, `share` of it the teachers'. Binary cross-entropy is linear in its target, so
+    training on these is training on
+
+        (1 - share) * BCE(smoothed label, p) + share * BCE(sigmoid(mean teacher logit), p)
+
+    (tools/experiments/distill.py's loss). The teachers run on the batch the student sees, on
+    the host side of the step, so it works alike on either backend; their logits come from
+    convert.logit_model (no sigmoid to undo). Teachers of either layout take the same input."""
+    from .convert import logit_model
+
+    teachers = [logit_model(keras.models.load_model(p, compile=False)) for p in paths]
+
+    def targets(x, y: np.ndarray) -> np.ndarray:
+        logit = np.mean([np.asarray(t.predict_on_batch(x), np.float64) for t in teachers], 0)
+        soft = 1 / (1 + np.exp(-logit.reshape(y.shape)))
+        hard = y * (1 - smoothing) + 0.5 * smoothing
+        return ((1 - share) * hard + share * soft).astype(np.float32)
+
+    return targets
 
 
 def sam_step(model, rho: float, keras):
@@ -427,6 +455,21 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="sharpness-aware steps with this neighbourhood radius (0: plain steps; each SAM "
         "step costs two)",
     )
+    p.add_argument(
+        "--teachers",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="KERAS",
+        help="distil: train towards these frozen models' mean logit as well as the labels",
+    )
+    p.add_argument(
+        "--distill",
+        type=float,
+        default=DISTILL,
+        metavar="SHARE",
+        help="with --teachers: the teachers' share of each target (0..1)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", default="float32", choices=["mixed_bfloat16", "float32"])
     p.add_argument(
@@ -487,7 +530,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="where uint8 batches become float32 input; auto: on the device with JAX on a GPU",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if not 0 <= args.distill <= 1:
+        p.error(f"--distill is a share of the targets, 0 to 1 (not {args.distill})")
+    return args
 
 
 def split(args) -> tuple[FaceSet, FaceSet]:
@@ -560,6 +606,12 @@ def train(args) -> dict:
 
     if args.sam:  # the compiled loss (label smoothing included; a resumed model's too)
         model.train_on_batch = sam_step(model, args.sam, keras)
+    if args.teachers:
+        if getattr(model.loss, "label_smoothing", 0.0):  # a resumed run trained without them
+            raise SystemExit("--teachers: this run was not started with --teachers")
+        targets = teacher_targets(args.teachers, args.distill, args.label_smoothing, keras)
+        step = model.train_on_batch
+        model.train_on_batch = lambda x, y: step(x, targets(x, y))
     to_input = device_input(args.normalise, keras)
     batches = Prefetch(
         train_faces,

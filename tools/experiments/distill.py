@@ -9,11 +9,13 @@ the cheap layout and its loss on each training pair is
 
     (1 - alpha) * BCE(smoothed label, student) + alpha * BCE(sigmoid(mean teacher logit), student)
 
-the teachers frozen and run on the same (augmented) batch. Each run is the shipped model's last
-stage (people-stage arguments, --warp-share 0.7, 2,000 steps from `2026.11.27.0744`) with this
-loss, compared with the warp run of the same seed (the same start, seed and batches); with
---data runs/data-more/faces, with the cheap warp run on those 269 faces (whose 36 faces from
-libdlib19.1 and gramps no teacher was trained on). Measured by variants.measure.
+the teachers frozen and run on the same (augmented) batch: converter.train --teachers. (The
+results below were made by the script as of commit a3d119e, which patched the training step to
+this loss.) Each run is the shipped model's last stage (people-stage arguments, --warp-share
+0.7, 2,000 steps from `2026.11.27.0744`) with this loss, compared with the warp run of the same
+seed (the same start, seed and batches); with --data runs/data-more/faces, with the cheap warp
+run on those 269 faces (whose 36 faces from libdlib19.1 and gramps no teacher was trained on).
+Measured by variants.measure.
 
 Result (2026-11-28 02:07-03:13 UTC, benchmarks/results/distill.json, README "One network taught
 by both layouts"): seeds 0 / 1 / 2 scored reserved 0.844 / 0.840 / 0.849 against 0.824 / 0.824 /
@@ -43,70 +45,26 @@ sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 from variants import pass_on, people_stage, pin_threads, stage_parser  # noqa: E402  (after the path set-up)
 
 from converter.recipe import WARP_SHARE, WARPED  # noqa: E402  (after the path set-up)
+from converter.train import DISTILL  # noqa: E402
 
 TEACHERS = (  # the shipped model (cheap) and layout.py's hires warp run from its weights
     ROOT / "models/reference/seed_cnn.keras",
     ROOT / "runs/experiments/layout-hires-warp-s0/best.keras",
 )
-ALPHA = 0.5
-
-
-def distill_step(model, teachers, alpha: float, keras):
-    """A replacement for model.train_on_batch (TensorFlow): the compiled loss (label smoothing
-    included) mixed with the cross-entropy to the teachers' mean-logit probability."""
-    import tensorflow as tf
-
-    weights, loss_fn = model.trainable_variables, model.loss
-    if not model.optimizer.built:
-        model.optimizer.build(weights)
-    soft_loss = keras.losses.BinaryCrossentropy()
-
-    def logit(p):
-        p = tf.clip_by_value(tf.cast(p, tf.float32), 1e-6, 1 - 1e-6)
-        return tf.math.log(p / (1 - p))
-
-    @tf.function
-    def step(x, y):
-        mean = tf.add_n([logit(t(x, training=False)) for t in teachers]) / len(teachers)
-        target = tf.sigmoid(mean)
-        with tf.GradientTape() as tape:
-            pred = model(x, training=True)
-            loss = (1 - alpha) * loss_fn(y, pred) + alpha * soft_loss(target, pred)
-        grads = tape.gradient(loss, weights)
-        model.optimizer.apply_gradients(zip(grads, weights, strict=True))
-        return loss
-
-    return lambda x, y: step(tf.convert_to_tensor(x), tf.convert_to_tensor(y, tf.float32))
 
 
 def main() -> int:
     p = stage_parser(ROOT / "runs/m0744/seed_cnn.keras")
     p.add_argument("--teachers", nargs="+", type=Path, default=list(TEACHERS))
-    p.add_argument("--alpha", type=float, default=ALPHA, help="the teachers' share of the loss")
+    p.add_argument("--alpha", type=float, default=DISTILL, help="the teachers' share of the loss")
     p.add_argument("--data", help="training faces in place of assets/faces/train")
     a = p.parse_args()
 
     pin_threads()
-    import keras
-
-    import converter.train as ct
-
-    if keras.backend.backend() != "tensorflow":
-        raise SystemExit(f"run on TensorFlow (KERAS_BACKEND), not {keras.backend.backend()}")
-    teachers = [keras.models.load_model(t, compile=False) for t in a.teachers]
-    for t in teachers:
-        t.trainable = False
-    build = ct.build_training_model
-
-    def build_distilling(args, keras_):
-        model = build(args, keras_)
-        model.train_on_batch = distill_step(model, teachers, a.alpha, keras_)
-        return model
-
-    ct.build_training_model = build_distilling
     about = {"variant": "ensemble distillation", "init": a.init, "alpha": a.alpha}
     about |= {"teachers": [str(t) for t in a.teachers], "warp_share": WARP_SHARE}
     extra = pass_on(about, tuple(WARPED), "data", a.data)
+    extra += ("--teachers", *map(str, a.teachers), "--distill", str(a.alpha))
     people_stage(a.out, a.init, a.steps, a.seed, about, extra)
     return 0
 
