@@ -1,7 +1,9 @@
-"""The reference model's training recipe: four stages of converter.train, each from the last.
+"""The reference model's training recipe: four stages of converter.train, each from the last,
+and two more that make the distilled candidate.
 
     python -m converter.recipe [--runs runs] [--seed 0] [--people-runs 3] [--from STAGE]
-                               [--to STAGE] [--workers 1] [--minutes M] [TRAIN_OPTIONS]
+                               [--to STAGE] [--workers 1] [--minutes M] [--dry-run]
+                               [TRAIN_OPTIONS]
 
 1. stage1: from scratch, 3,000 steps, blends ramping from easy to full difficulty.
 2. reference: 5,000 steps from stage1's last weights, lr 5e-4, full difficulty throughout.
@@ -12,18 +14,25 @@
    much as any change we tried, so the recipe draws three and keeps the best on the tune set.
 5. warp: 2,000 steps from RUNS/people/best.keras with the people stage's options and 70 % of
    the faces warped into other proportions (--warp-share 0.7, seed --seed + 2: the shipped
-   model's last run; README, "New face shapes"), in RUNS/warp.
+   model's last run; README, "New face shapes"), in RUNS/warp. The recipe stops here unless
+   --to says otherwise: this is the shipped model.
+6. hires: the warp stage again from RUNS/warp/best.keras in the hires layout (seed --seed), a
+   teacher for
+7. distill: the warp stage again from RUNS/people/best.keras, trained towards the mean logit of
+   RUNS/warp and RUNS/hires as well as the labels (--teachers; seed --seed + 2): the distilled
+   candidate (README, "One network taught by both layouts"), `--from hires --to distill`.
 
 Every run trains on assets/faces/train and keeps the checkpoint with the best self-blend AUC on
 the tune people (assets/faces/tune), all on the same self-blends (--val-seed 1), so the runs'
 AUCs compare. `make train-reference` runs this on the CPU (about two hours on two cores) and
 `make model-report` converts and evaluates RUNS/warp/best.keras; tools/gpu_job.sh runs it on a
 lent GPU machine. --from STAGE redoes the stages from STAGE on (e.g. --from people on an
-existing RUNS/reference), --to STAGE stops after STAGE. On a GPU machine give --workers
-(processes making batches, the CPU is the limit there) and, to fit a lease, --minutes: the time
-left is shared out over the remaining runs by their steps, so a cut recipe still ends with
-every run. Each run is its own process: the backend's memory and threads end with it. Any other
-option is passed to every run (e.g. `--batch 8 --val-fakes 16` for a quick try).
+existing RUNS/reference), --to STAGE stops after STAGE; --dry-run prints the runs' commands
+and runs none. On a GPU machine give --workers (processes making batches, the CPU is the limit
+there) and, to fit a lease, --minutes: the time left is shared out over the remaining runs by
+their steps, so a cut recipe still ends with every run. Each run is its own process: the
+backend's memory and threads end with it. Any other option is passed to every run (e.g.
+`--batch 8 --val-fakes 16` for a quick try).
 """
 
 from __future__ import annotations
@@ -51,10 +60,22 @@ STAGES: list[tuple[str, int, list[str]]] = [
     ("reference", 5000, ["--init", "{runs}/stage1/last.keras", *CONTINUE]),
     ("people", 2000, ["--init", "{runs}/reference/best.keras", *SMOOTHED]),
     ("warp", 2000, ["--init", "{runs}/people/best.keras", *SMOOTHED, *WARPED]),
+    # the warp run's stage again in the hires layout, from the warp run (a teacher)
+    ("hires", 2000, ["--init", "{runs}/warp/best.keras", *SMOOTHED, *WARPED, "--layout", "hires"]),
+    # the warp run's stage again, taught by the warp and hires runs (converter.train --teachers)
+    (
+        "distill",
+        2000,
+        [
+            *("--init", "{runs}/people/best.keras", *SMOOTHED, *WARPED),
+            *("--teachers", "{runs}/warp/best.keras", "{runs}/hires/best.keras"),
+        ],
+    ),
 ]
-# The warp run's seed is --seed + WARP_SEED_OFFSET: the shipped run was seed 2, the best on the
-# tune people of three seeds tried (README, "New face shapes").
-WARP_SEED_OFFSET = 2
+# Each run's seed is --seed plus its stage's offset: the shipped warp run was seed 2, the best
+# on the tune people of three seeds tried (README, "New face shapes"), and the distilled run
+# uses the same; the hires teacher was seed 0 (README, "One network taught by both layouts").
+SEED_OFFSETS = {"warp": 2, "distill": 2}
 DATA = ["--data", "assets/faces/train", "--val-data", "assets/faces/tune"]
 # One validation set for every seed (seed 0's, as before), so runs with different seeds choose
 # and compare their checkpoints on the same self-blends of the tune people.
@@ -62,8 +83,11 @@ VAL_SEED = 1
 
 
 # choose runs between the people runs and the warp run, which continues the chosen one
-STAGE_NAMES = ["stage1", "reference", "people", "choose", "warp"]
+STAGE_NAMES = ["stage1", "reference", "people", "choose", "warp", "hires", "distill"]
 CHOOSE = STAGE_NAMES.index("choose")
+# The stage whose best checkpoint is the shipped model: where the recipe stops unless --to says
+# otherwise (hires and distill make the distilled candidate, not yet shipped).
+SHIPPED = "warp"
 
 
 def runs_of(seed: int, people_runs: int) -> list[tuple[str, str, int, int]]:
@@ -72,10 +96,8 @@ def runs_of(seed: int, people_runs: int) -> list[tuple[str, str, int, int]]:
     for name, steps, _ in STAGES:
         if name == "people":
             out += [(name, f"people-seed{s}", s, steps) for s in range(seed, seed + people_runs)]
-        elif name == "warp":
-            out.append((name, name, seed + WARP_SEED_OFFSET, steps))
         else:
-            out.append((name, name, seed, steps))
+            out.append((name, name, seed + SEED_OFFSETS.get(name, 0), steps))
     return out
 
 
@@ -139,12 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         "--to",
         dest="stop",
         choices=STAGE_NAMES,
-        default=STAGE_NAMES[-1],
-        help="stop after this stage",
+        default=SHIPPED,
+        help=f"stop after this stage (default {SHIPPED}: the shipped model's)",
     )
     p.add_argument("--workers", type=int, default=1, help="converter.train --workers")
     p.add_argument("--minutes", type=float, default=None, help="wall-time budget for every run")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--dry-run", action="store_true", help="print the runs' commands, run none")
     args, passthrough = p.parse_known_args(argv)
     if args.people_runs < 1:
         p.error("--people-runs must be at least 1")
@@ -166,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     chose = not start <= CHOOSE <= stop  # True: nothing to choose in this call
     for (stage, folder, _, steps), train_args in todo:
         if not chose and STAGE_NAMES.index(stage) > CHOOSE:
-            choose_and_say(args.runs, people)
+            if not args.dry_run:
+                choose_and_say(args.runs, people)
             chose = True
         if deadline is not None:
             share = max(0.1, (deadline - time.time()) / 60 * steps / steps_left)
@@ -177,11 +201,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
+        if args.dry_run:
+            continue
         done = subprocess.run([sys.executable, "-m", "converter.train", *train_args], check=False)
         if done.returncode != 0:
             print(f"recipe: {folder} failed (exit {done.returncode})", file=sys.stderr)
             return done.returncode
-    if not chose:
+    if not chose and not args.dry_run:
         choose_and_say(args.runs, people)
     return 0
 

@@ -170,7 +170,9 @@ def test_a_dead_batch_maker_is_reported_not_waited_on(faces):
 def test_recipe_chains_its_runs_and_draws_three_people_seeds():
     from converter.recipe import commands
 
-    first, second, *people, warp = commands(ROOT / "r", seed=2, workers=4, extra=["--quiet"])
+    first, second, *people, warp, hires, distill = commands(
+        ROOT / "r", seed=2, workers=4, extra=["--quiet"]
+    )
     assert first[first.index("--out") + 1] == str(ROOT / "r" / "stage1")
     assert second[second.index("--init") + 1] == str(ROOT / "r" / "stage1" / "last.keras")
     assert [a[a.index("--out") + 1] for a in people] == [
@@ -184,8 +186,19 @@ def test_recipe_chains_its_runs_and_draws_three_people_seeds():
     assert warp[warp.index("--out") + 1] == str(ROOT / "r" / "warp")
     assert warp[warp.index("--warp-share") + 1] == "0.7"
     assert warp[warp.index("--label-smoothing") + 1] == "0.1"
-    assert [a[a.index("--seed") + 1] for a in (first, second, *people, warp)] == list("222344")
-    for args in (first, second, *people, warp):
+    # the distilled candidate: a hires run from the warp run, then the warp stage taught by both
+    assert hires[hires.index("--init") + 1] == str(ROOT / "r" / "warp" / "best.keras")
+    assert hires[hires.index("--layout") + 1] == "hires" and "--teachers" not in hires
+    assert distill[distill.index("--init") + 1] == str(ROOT / "r" / "people" / "best.keras")
+    taught = train_mod.parse_args(distill)
+    assert taught.teachers == [
+        ROOT / "r" / "warp" / "best.keras",
+        ROOT / "r" / "hires" / "best.keras",
+    ]
+    assert taught.layout is None and taught.warp_share == 0.7 and taught.label_smoothing == 0.1
+    runs = (first, second, *people, warp, hires, distill)
+    assert [a[a.index("--seed") + 1] for a in runs] == list("22234424")
+    for args in runs:
         assert args[args.index("--workers") + 1] == "4"
         assert args[-1] == "--quiet" and "assets/faces/tune" in args
         parsed = train_mod.parse_args(args)  # every flag is one converter.train takes
@@ -193,6 +206,21 @@ def test_recipe_chains_its_runs_and_draws_three_people_seeds():
     assert (
         train_mod.val_seed(train_mod.parse_args(["--data", "d", "--out", "o", "--seed", "4"])) == 5
     )
+
+
+def test_recipe_stops_at_the_shipped_stage_unless_told_and_a_dry_run_runs_nothing(tmp_path, capsys):
+    from converter import recipe
+
+    def planned(*argv):
+        assert recipe.main(["--runs", str(tmp_path), "--dry-run", *argv]) == 0
+        lines = capsys.readouterr().err.splitlines()
+        return [line.split(":")[1].strip() for line in lines if line.startswith("recipe: ")]
+
+    people = ["people-seed0", "people-seed1", "people-seed2"]
+    assert planned() == ["stage1", "reference", *people, "warp"]
+    assert recipe.SHIPPED == "warp"
+    assert planned("--from", "hires", "--to", "distill") == ["hires", "distill"]
+    assert list(tmp_path.iterdir()) == []  # no run started, no choice made
 
 
 def test_recipe_keeps_the_people_run_with_the_best_tune_auc(tmp_path):
