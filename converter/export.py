@@ -135,12 +135,28 @@ def training_record(state_path: Path) -> dict:
                 "history": state["history"],
             }
         )
+        if state["args"].get("teachers") not in (None, "None"):
+            runs[-1]["teachers"] = [
+                teacher_record(Path(t)) for t in state["args"]["teachers"].split()
+            ]
         choice = path.parent / "choice.json"
         if "choice" not in record and choice.exists():  # newest first: the first found
             record["choice"] = json.loads(choice.read_text())
         init = state["args"].get("init")
         path = Path(init).parent / "state.json" if init not in (None, "None") else None
     return {"runs": runs[::-1]} | record
+
+
+def teacher_record(checkpoint: Path) -> dict:
+    """A teacher of a distilled run (converter.train --teachers): its file as it is now (read
+    before an export into its folder writes anything) and the runs behind it, their validation
+    curves left out, its own teachers' records included."""
+    chain = training_record(checkpoint.parent / "state.json").get("runs", [])
+    return {
+        "model": str(checkpoint),
+        "sha256": sha256_file(checkpoint) if checkpoint.exists() else None,
+        "runs": [{k: v for k, v in run.items() if k != "history"} for run in chain],
+    }
 
 
 def write_metadata(out: Path, meta: dict) -> None:
@@ -426,7 +442,10 @@ def export(args) -> dict:
                 "eval": shown(args.eval_data),
             }
             | (
-                {"sources": "tools/assets.json (groups train, tune, eval)"}
+                {
+                    "sources": "tools/assets.json (groups train, tune, eval; group teacher: "
+                    "faces that only a teacher run trained on, see runs[].teachers)"
+                }
                 if all(
                     shown(d).startswith("assets/")
                     for d in (args.train_data, args.tune_data, args.eval_data)

@@ -563,6 +563,11 @@ def val_seed(args) -> int:
     return args.seed + 1 if args.val_seed is None else args.val_seed
 
 
+def as_text(value) -> str:
+    """An option's value as the state records it: as typed (lists space-separated)."""
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def train(args) -> dict:
     started = time.time()  # --minutes counts from here: loading, workers and compiling count
     keras = keras_module()
@@ -593,7 +598,7 @@ def train(args) -> dict:
         "step": 0,
         "best_auc": None,
         "history": [],
-        "args": {k: str(v) for k, v in vars(args).items()},
+        "args": {k: as_text(v) for k, v in vars(args).items()},
     }
     if resume:
         model = keras.models.load_model(last_path)

@@ -401,6 +401,37 @@ def test_a_run_from_an_exported_model_keeps_that_models_runs(tmp_path):
     assert [r["run"] for r in again] == ["reference", "people", "warp"]
 
 
+def test_a_distilled_run_records_its_teachers_and_what_made_them(tmp_path):
+    """converter.train --teachers: each teacher's file (sha256 as it is when the export reads
+    it) and its runs, a teacher's own teachers included, without their validation curves."""
+    import hashlib
+    import json
+
+    from converter.export import training_record
+
+    def run(name, **args):
+        (tmp_path / name).mkdir()
+        state = {"step": 2, "best_auc": 0.8, "history": [{"step": 2}], "args": args}
+        (tmp_path / name / "state.json").write_text(json.dumps(state))
+        (tmp_path / name / "best.keras").write_bytes(name.encode())
+        return str(tmp_path / name / "best.keras")
+
+    people = run("people", init="None")
+    hires = run("hires", init=people)
+    taught = run("taught", init=people, teachers=f"{people} {hires}")
+    run("student", init=people, teachers=f"{taught} {hires}")
+    runs = training_record(tmp_path / "student" / "state.json")["runs"]
+    assert [r["run"] for r in runs] == ["people", "student"] and "teachers" not in runs[0]
+    first, second = runs[-1]["teachers"]
+    assert first["model"] == taught and second["model"] == hires
+    assert first["sha256"] == hashlib.sha256(b"taught").hexdigest()
+    assert [r["run"] for r in first["runs"]] == ["people", "taught"]
+    assert [t["model"] for t in first["runs"][-1]["teachers"]] == [people, hires]
+    assert [r["run"] for r in second["runs"]] == ["people", "hires"]
+    assert all("history" not in r for r in first["runs"] + second["runs"])
+    assert runs[-1]["history"] == [{"step": 2}]  # the student's own curve stays
+
+
 @pytest.mark.slow
 def test_export_judges_a_labelled_dataset_outside_the_repository(tmp_path):
     """README's command for a real deepfake dataset: data folders anywhere on disk, and an eval
