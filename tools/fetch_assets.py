@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--group",
         action="append",
-        help="only entries of this group (runtime, train, tune, eval); repeatable",
+        help="only entries of this group (runtime, train, teacher, tune, eval); repeatable",
     )
     args = parser.parse_args(argv)
     manifest = json.loads(MANIFEST.read_text())

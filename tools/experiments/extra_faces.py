@@ -1,4 +1,8 @@
-"""A training folder with the candidate sources that tools/assets.json does not fetch.
+"""A training folder with the candidate sources that tools/assets.json did not fetch then.
+
+Since 2026-11-28 tools/assets.json fetches both as group "teacher" (assets/faces/teacher) and
+converter.recipe links them beside the training faces for its hires-more stage (more_faces);
+this script made the runs/data-more folder of the runs recorded before that.
 
 benchmarks/results/more_still_people.json -> assets_entries holds pinned, hash-checked entries
 for two Debian sources of still photos (libdlib19.1's example faces, gramps' example portraits)
