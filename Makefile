@@ -137,7 +137,7 @@ bench: build
 batch-parity: setup
 	$(PY) -m converter.batch_parity --out benchmarks/results/batch_parity_cpu.json
 
-# Retrain the shipped model from scratch (about two hours on 2 cores), then rebuild
+# Retrain the shipped model from scratch (about four hours on 2 cores), then rebuild
 # models/reference with its parity gate, threshold, evaluation report and plots.
 # Stage 1 learns self-blends with an easy-to-hard curriculum; stage 2 continues at full
 # difficulty with a fresh, lower learning-rate schedule; stage 3 adds label smoothing (bounded
@@ -145,17 +145,18 @@ batch-parity: setup
 # the run with the best tune AUC becomes runs/people. The shipped model's own stages 1-2
 # predate the five newest training sources (README, "The model"). The recipe is
 # converter/recipe.py; tools/gpu_job.sh runs the same on a lent GPU machine.
-# Then the shipped model's last run, the recipe's warp stage: 2,000 more steps from the chosen
-# people run with 70 % of the faces warped into other proportions (--warp-share; README, "New
-# face shapes"), seed 2, the best on tune of the three seeds measured.
-WARP_RUN := runs/warp
+# Then the warp run: 2,000 more steps from the chosen people run with 70 % of the faces warped
+# into other proportions (--warp-share; README, "New face shapes"); then the same stage in the
+# hires layout, the same stage taught by both (distillation), a hires run on more faces, and the
+# shipped run: the warp stage taught by the last two (README, "Taught twice").
+SHIPPED_RUN := runs/distill2
 train-reference: setup
 	$(PY) -m converter.recipe --runs runs
 	$(MAKE) model-report
 
 # The first of int8, dynamic-range, float16 that passes the parity gate serves; all three are
 # converted and judged every time (README, "Conversion and the parity gate").
-CHECKPOINT ?= $(WARP_RUN)/best.keras
+CHECKPOINT ?= $(SHIPPED_RUN)/best.keras
 model-report: setup
 	$(PY) -m converter.export --checkpoint $(CHECKPOINT) --out models/reference \
 		--training-notes $(dir $(CHECKPOINT))state.json --serving int8 dynamic float16 \

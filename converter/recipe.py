@@ -1,5 +1,5 @@
-"""The reference model's training recipe: four stages of converter.train, each from the last,
-and two more that make the distilled candidate.
+"""The reference model's training recipe: eight stages of converter.train, each from runs before
+it, and one choice.
 
     python -m converter.recipe [--runs runs] [--seed 0] [--people-runs 3] [--from STAGE]
                                [--to STAGE] [--workers 1] [--minutes M] [--dry-run]
@@ -13,19 +13,21 @@ and two more that make the distilled candidate.
    saying what each scored. Seeds alone moved the reserved AUC by 0.036 (README, "Seeds"), as
    much as any change we tried, so the recipe draws three and keeps the best on the tune set.
 5. warp: 2,000 steps from RUNS/people/best.keras with the people stage's options and 70 % of
-   the faces warped into other proportions (--warp-share 0.7, seed --seed + 2: the shipped
-   model's last run; README, "New face shapes"), in RUNS/warp. The recipe stops here unless
-   --to says otherwise: this is the shipped model.
-6. hires: the warp stage again from RUNS/warp/best.keras in the hires layout (seed --seed), a
-   teacher for
-7. distill: the warp stage again from RUNS/people/best.keras, trained towards the mean logit of
-   RUNS/warp and RUNS/hires as well as the labels (--teachers; seed --seed + 2): the distilled
-   candidate (README, "One network taught by both layouts"), `--from hires --to distill`.
+   the faces warped into other proportions (--warp-share 0.7, seed --seed + 2; README, "New
+   face shapes"), in RUNS/warp: the model shipped until 2026-11-28.
+6. hires: the warp stage again from RUNS/warp in the hires layout (seed --seed).
+7. distill: the warp stage again from RUNS/people, trained towards the mean logit of RUNS/warp
+   and RUNS/hires as well as the labels (converter.train --teachers; seed --seed + 1).
+8. hires-more: the warp stage from RUNS/people in the hires layout on the training faces and
+   assets/faces/teacher's (RUNS/data-more: links to both; seed --seed).
+9. distill2: the warp stage again from RUNS/people, taught by RUNS/distill and RUNS/hires-more
+   (seed --seed + 2): the shipped model (README, "Taught twice"). Stages 6-9 take about two
+   hours on this machine's CPU (a hires step costs about three cheap ones).
 
 Every run trains on assets/faces/train and keeps the checkpoint with the best self-blend AUC on
 the tune people (assets/faces/tune), all on the same self-blends (--val-seed 1), so the runs'
-AUCs compare. `make train-reference` runs this on the CPU (about two hours on two cores) and
-`make model-report` converts and evaluates RUNS/warp/best.keras; tools/gpu_job.sh runs it on a
+AUCs compare. `make train-reference` runs this on the CPU (about four hours on two cores) and
+`make model-report` converts and evaluates RUNS/distill2/best.keras; tools/gpu_job.sh runs it on a
 lent GPU machine. --from STAGE redoes the stages from STAGE on (e.g. --from people on an
 existing RUNS/reference), --to STAGE stops after STAGE; --dry-run prints the runs' commands
 and runs none. On a GPU machine give --workers (processes making batches, the CPU is the limit
@@ -54,40 +56,51 @@ SMOOTHED = [*CONTINUE, "--label-smoothing", "0.1"]
 # (converter.train --warp-share; README, "New face shapes").
 WARP_SHARE = 0.7
 WARPED = ["--warp-share", str(WARP_SHARE)]
+# The warp stage's start and options, which the later stages repeat with a change
+PEOPLE_ON = ["--init", "{runs}/people/best.keras", *SMOOTHED, *WARPED]
+TAUGHT = [*PEOPLE_ON, "--teachers"]  # then the teachers' checkpoints
+# Faces only the hires-more teacher trains on, beside assets/faces/train's (tools/assets.json
+# group "teacher": two Debian packages' example photos, 36 faces of about 20 people)
+TEACHER_FACES = Path("assets/faces/teacher")
+TRAIN_FACES = Path("assets/faces/train")
 # (run, steps, flags); {runs} is the --runs folder
 STAGES: list[tuple[str, int, list[str]]] = [
     ("stage1", 3000, []),
     ("reference", 5000, ["--init", "{runs}/stage1/last.keras", *CONTINUE]),
     ("people", 2000, ["--init", "{runs}/reference/best.keras", *SMOOTHED]),
-    ("warp", 2000, ["--init", "{runs}/people/best.keras", *SMOOTHED, *WARPED]),
-    # the warp run's stage again in the hires layout, from the warp run (a teacher)
+    ("warp", 2000, PEOPLE_ON),
+    # the shipped model's teachers' teachers: the warp run's stage again in the hires layout
+    # from the warp run, then the warp stage taught by both (converter.train --teachers)
     ("hires", 2000, ["--init", "{runs}/warp/best.keras", *SMOOTHED, *WARPED, "--layout", "hires"]),
-    # the warp run's stage again, taught by the warp and hires runs (converter.train --teachers)
+    ("distill", 2000, [*TAUGHT, "{runs}/warp/best.keras", "{runs}/hires/best.keras"]),
+    # a teacher that has seen more people: the warp stage in the hires layout from the people
+    # run, on the training faces and assets/faces/teacher's (RUNS/data-more, made by the recipe)
     (
-        "distill",
+        "hires-more",
         2000,
-        [
-            *("--init", "{runs}/people/best.keras", *SMOOTHED, *WARPED),
-            *("--teachers", "{runs}/warp/best.keras", "{runs}/hires/best.keras"),
-        ],
+        [*PEOPLE_ON, "--layout", "hires", "--data", "{runs}/data-more"],
     ),
+    # the shipped model: the warp stage taught by the distilled run and the hires-more run
+    ("distill2", 2000, [*TAUGHT, "{runs}/distill/best.keras", "{runs}/hires-more/best.keras"]),
 ]
-# Each run's seed is --seed plus its stage's offset: the shipped warp run was seed 2, the best
-# on the tune people of three seeds tried (README, "New face shapes"), and the distilled run
-# uses the same; the hires teacher was seed 0 (README, "One network taught by both layouts").
-SEED_OFFSETS = {"warp": 2, "distill": 2}
-DATA = ["--data", "assets/faces/train", "--val-data", "assets/faces/tune"]
+# Each run's seed is --seed plus its stage's offset. The offsets are those of the runs behind
+# the shipped model, each chosen among seeds by its tune AUC: warp seed 2 (README, "New face
+# shapes"), distill seed 1 and distill2 seed 2 (README, "Taught twice").
+SEED_OFFSETS = {"warp": 2, "distill": 1, "distill2": 2}
+DATA = ["--data", str(TRAIN_FACES), "--val-data", "assets/faces/tune"]
 # One validation set for every seed (seed 0's, as before), so runs with different seeds choose
 # and compare their checkpoints on the same self-blends of the tune people.
 VAL_SEED = 1
 
 
 # choose runs between the people runs and the warp run, which continues the chosen one
-STAGE_NAMES = ["stage1", "reference", "people", "choose", "warp", "hires", "distill"]
+STAGE_NAMES = [
+    "stage1",
+    *("reference", "people", "choose", "warp", "hires", "distill", "hires-more", "distill2"),
+]
 CHOOSE = STAGE_NAMES.index("choose")
-# The stage whose best checkpoint is the shipped model: where the recipe stops unless --to says
-# otherwise (hires and distill make the distilled candidate, not yet shipped).
-SHIPPED = "warp"
+# The stage whose best checkpoint is the shipped model (make model-report converts it)
+SHIPPED = "distill2"
 
 
 def runs_of(seed: int, people_runs: int) -> list[tuple[str, str, int, int]]:
@@ -108,13 +121,32 @@ def commands(
     flags = {name: f for name, _, f in STAGES}
     out = []
     for stage, folder, run_seed, steps in runs_of(seed, people_runs):
-        args = [*DATA, "--out", str(runs / folder), "--steps", str(steps), "--seed", str(run_seed)]
+        data = DATA[2:] if "--data" in flags[stage] else DATA  # a stage's own --data
+        args = [*data, "--out", str(runs / folder), "--steps", str(steps), "--seed", str(run_seed)]
         args += ["--val-seed", str(VAL_SEED)]
         args += [f.format(runs=runs) for f in flags[stage]]
         if workers > 1:
             args += ["--workers", str(workers)]
         out.append(args + extra)
     return out
+
+
+def more_faces(folder: Path) -> Path:
+    """RUNS/data-more for the hires-more stage: a link to every source folder of
+    assets/faces/train and of assets/faces/teacher, so one --data reads both. Made again each
+    time, so a source taken out of tools/assets.json leaves no link behind."""
+    missing = [str(f) for f in (TRAIN_FACES, TEACHER_FACES) if not f.is_dir()]
+    if missing:
+        raise SystemExit(f"recipe: {', '.join(missing)} missing (make setup fetches them)")
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if not old.is_symlink():
+            raise SystemExit(f"recipe: {old} is not a link: {folder} holds only links")
+        old.unlink()
+    for source in sorted([*TRAIN_FACES.iterdir(), *TEACHER_FACES.iterdir()]):
+        if source.is_dir():
+            (folder / source.name).symlink_to(source.resolve(), target_is_directory=True)
+    return folder
 
 
 def choose(runs: Path, folders: list[str]) -> dict:
@@ -203,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.dry_run:
             continue
+        if stage == "hires-more":
+            more_faces(args.runs / "data-more")
         done = subprocess.run([sys.executable, "-m", "converter.train", *train_args], check=False)
         if done.returncode != 0:
             print(f"recipe: {folder} failed (exit {done.returncode})", file=sys.stderr)

@@ -41,6 +41,7 @@ def test_gpu_job_runs_parity_and_the_recipe_and_summarises(tmp_path):
     summary = json.loads((out / "training_gpu.json").read_text())
     choice = summary.pop("choice")
     runs = ["stage1", "reference", "people-seed0", "people-seed1", "warp"]
+    runs += ["hires", "distill", "hires-more", "distill2"]
     assert list(summary) == runs, log[-3000:]
     for run in summary.values():
         assert run["step"] >= 1 and run["history"][-1]["step"] == run["step"]  # cut, evaluated
@@ -54,6 +55,13 @@ def test_gpu_job_runs_parity_and_the_recipe_and_summarises(tmp_path):
     assert (out / "people_best.keras").stat().st_size > 1_000_000
     assert (out / "warp" / "best.keras").stat().st_size > 1_000_000
     assert json.loads((out / "warp" / "state.json").read_text())["args"] == warp
+    # the shipped run, taught on JAX by the distilled run and the hires run on more faces
+    shipped = json.loads((out / "distill2" / "state.json").read_text())["args"]
+    assert shipped == summary["distill2"]["args"] and shipped["seed"] == "2"
+    runs_dir = tmp_path / "runs"
+    assert shipped["teachers"] == f"{runs_dir}/distill/best.keras {runs_dir}/hires-more/best.keras"
+    assert summary["hires-more"]["args"]["data"] == str(runs_dir / "data-more")
+    assert (out / "distill2" / "best.keras").stat().st_size > 1_000_000
     assert "best tune AUC" in log and "chosen: people-seed" in log
     assert (out / "gpu_job.log").exists()
 

@@ -170,7 +170,7 @@ def test_a_dead_batch_maker_is_reported_not_waited_on(faces):
 def test_recipe_chains_its_runs_and_draws_three_people_seeds():
     from converter.recipe import commands
 
-    first, second, *people, warp, hires, distill = commands(
+    first, second, *people, warp, hires, distill, hires_more, distill2 = commands(
         ROOT / "r", seed=2, workers=4, extra=["--quiet"]
     )
     assert first[first.index("--out") + 1] == str(ROOT / "r" / "stage1")
@@ -186,18 +186,22 @@ def test_recipe_chains_its_runs_and_draws_three_people_seeds():
     assert warp[warp.index("--out") + 1] == str(ROOT / "r" / "warp")
     assert warp[warp.index("--warp-share") + 1] == "0.7"
     assert warp[warp.index("--label-smoothing") + 1] == "0.1"
-    # the distilled candidate: a hires run from the warp run, then the warp stage taught by both
-    assert hires[hires.index("--init") + 1] == str(ROOT / "r" / "warp" / "best.keras")
+    # the teachers' chain: a hires run from the warp run, the warp stage taught by both, a hires
+    # run on more faces; then the shipped run, the warp stage taught by the last two
+    r = ROOT / "r"
+    assert hires[hires.index("--init") + 1] == str(r / "warp" / "best.keras")
     assert hires[hires.index("--layout") + 1] == "hires" and "--teachers" not in hires
-    assert distill[distill.index("--init") + 1] == str(ROOT / "r" / "people" / "best.keras")
-    taught = train_mod.parse_args(distill)
-    assert taught.teachers == [
-        ROOT / "r" / "warp" / "best.keras",
-        ROOT / "r" / "hires" / "best.keras",
-    ]
-    assert taught.layout is None and taught.warp_share == 0.7 and taught.label_smoothing == 0.1
-    runs = (first, second, *people, warp, hires, distill)
-    assert [a[a.index("--seed") + 1] for a in runs] == list("22234424")
+    more = train_mod.parse_args(hires_more)
+    assert more.data == r / "data-more" and hires_more.count("--data") == 1
+    assert more.layout == "hires" and more.init == r / "people" / "best.keras"
+    for run, teachers in ((distill, ("warp", "hires")), (distill2, ("distill", "hires-more"))):
+        taught = train_mod.parse_args(run)
+        assert taught.init == r / "people" / "best.keras" and taught.data.name == "train"
+        assert taught.teachers == [r / t / "best.keras" for t in teachers]
+        assert taught.layout is None and taught.warp_share == 0.7
+        assert taught.label_smoothing == 0.1
+    runs = (first, second, *people, warp, hires, distill, hires_more, distill2)
+    assert [a[a.index("--seed") + 1] for a in runs] == list("2223442324")
     for args in runs:
         assert args[args.index("--workers") + 1] == "4"
         assert args[-1] == "--quiet" and "assets/faces/tune" in args
@@ -217,10 +221,32 @@ def test_recipe_stops_at_the_shipped_stage_unless_told_and_a_dry_run_runs_nothin
         return [line.split(":")[1].strip() for line in lines if line.startswith("recipe: ")]
 
     people = ["people-seed0", "people-seed1", "people-seed2"]
-    assert planned() == ["stage1", "reference", *people, "warp"]
-    assert recipe.SHIPPED == "warp"
+    teachers = ["hires", "distill", "hires-more"]
+    assert planned() == ["stage1", "reference", *people, "warp", *teachers, "distill2"]
+    assert recipe.SHIPPED == "distill2" == recipe.STAGE_NAMES[-1]
+    assert planned("--to", "warp") == ["stage1", "reference", *people, "warp"]
     assert planned("--from", "hires", "--to", "distill") == ["hires", "distill"]
-    assert list(tmp_path.iterdir()) == []  # no run started, no choice made
+    assert list(tmp_path.iterdir()) == []  # no run started, no choice made, no links
+
+
+def test_recipe_links_the_training_and_teacher_faces_for_the_hires_more_run(tmp_path, monkeypatch):
+    from converter import recipe
+
+    for folder in ("train/a", "train/b", "teacher/c"):
+        (tmp_path / folder).mkdir(parents=True)
+    monkeypatch.setattr(recipe, "TRAIN_FACES", tmp_path / "train")
+    monkeypatch.setattr(recipe, "TEACHER_FACES", tmp_path / "teacher")
+    more = recipe.more_faces(tmp_path / "runs" / "data-more")
+    assert sorted(p.name for p in more.iterdir()) == ["a", "b", "c"]
+    assert (more / "c").resolve() == (tmp_path / "teacher" / "c").resolve()
+    (tmp_path / "train" / "b").rmdir()  # a source taken out leaves no link behind
+    assert sorted(p.name for p in recipe.more_faces(more).iterdir()) == ["a", "c"]
+    (more / "stray.jpg").write_text("not a link")
+    with pytest.raises(SystemExit, match="only links"):
+        recipe.more_faces(more)
+    monkeypatch.setattr(recipe, "TEACHER_FACES", tmp_path / "missing")
+    with pytest.raises(SystemExit, match="make setup"):
+        recipe.more_faces(tmp_path / "elsewhere")
 
 
 def test_recipe_keeps_the_people_run_with_the_best_tune_auc(tmp_path):
