@@ -69,6 +69,8 @@ PAIRS = (
         ("distill", "distill/distill-s1", "baseline_warps/warp-warp-s1"),
         ("distill", "distill/distill-s2", "baseline_warps/warp-warp-s2"),
         ("distill", "distill_more/distill-more-s2", "baseline_cheap_more/seed2"),
+        ("distill", "distill2/distill2-s0", "baseline_warps/warp-warp"),
+        ("distill", "distill2/distill2-s2", "baseline_warps/warp-warp-s2"),
     ]
 )
 
