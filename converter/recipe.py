@@ -60,7 +60,7 @@ WARPED = ["--warp-share", str(WARP_SHARE)]
 PEOPLE_ON = ["--init", "{runs}/people/best.keras", *SMOOTHED, *WARPED]
 TAUGHT = [*PEOPLE_ON, "--teachers"]  # then the teachers' checkpoints
 # Faces only the hires-more teacher trains on, beside assets/faces/train's (tools/assets.json
-# group "teacher": two Debian packages' example photos, 36 faces of about 20 people)
+# group "teacher": two Debian packages' example photos, 36 faces of about 24 people)
 TEACHER_FACES = Path("assets/faces/teacher")
 TRAIN_FACES = Path("assets/faces/train")
 # (run, steps, flags); {runs} is the --runs folder
