@@ -47,8 +47,9 @@ from variants import pass_on, people_stage, pin_threads, stage_parser  # noqa: E
 from converter.recipe import WARP_SHARE, WARPED  # noqa: E402  (after the path set-up)
 from converter.train import DISTILL  # noqa: E402
 
-TEACHERS = (  # the shipped model (cheap) and layout.py's hires warp run from its weights
-    ROOT / "models/reference/seed_cnn.keras",
+TEACHERS = (  # the model shipped then (cheap, 2026.11.27.1344: see layout.py's --init) and
+    # layout.py's hires warp run from its weights
+    ROOT / "runs/m1344/seed_cnn.keras",
     ROOT / "runs/experiments/layout-hires-warp-s0/best.keras",
 )
 

@@ -49,7 +49,10 @@ from converter.recipe import WARP_SHARE  # noqa: E402  (after the path set-up)
 
 
 def main() -> int:
-    p = stage_parser(ROOT / "models/reference/seed_cnn.keras")
+    # 2026.11.27.0744, shipped when these runs were made (git show 554c55d:models/reference/
+    # seed_cnn.keras > runs/m0744/seed_cnn.keras); the follow-ups' second rounds gave --init
+    # the model shipped after it (runs/m1344: see layout.py's --init)
+    p = stage_parser(ROOT / "runs/m0744/seed_cnn.keras")
     p.add_argument("--variant", choices=["plain", "warp"], required=True)
     p.add_argument("--share", type=float, default=WARP_SHARE, help="pairs warped (--variant warp)")
     p.add_argument("--amp", type=float, nargs=2, help="displacement range (selfblend.WARP_AMP)")

@@ -55,7 +55,9 @@ def main() -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--layout", default="hires", help="converter.layouts.LAYOUTS")
     p.add_argument("--mode", choices=["scratch", "warp"], default="scratch")
-    p.add_argument("--init", default=str(ROOT / "models/reference/seed_cnn.keras"))
+    # 2026.11.27.1344, shipped when these runs were made; since 2026-11-28 models/reference is
+    # another model: git show 6fcf306:models/reference/seed_cnn.keras > runs/m1344/seed_cnn.keras
+    p.add_argument("--init", default=str(ROOT / "runs/m1344/seed_cnn.keras"))
     p.add_argument("--steps", type=int, default=None, help="default: the stage's own")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", help="training faces in place of assets/faces/train (--mode warp)")
