@@ -1,14 +1,11 @@
-"""A training folder with the candidate sources that tools/assets.json did not fetch then.
+"""A training folder with the two Debian sources beside assets/faces/train's: OUT/faces.
 
-Since 2026-11-28 tools/assets.json fetches both as group "teacher" (assets/faces/teacher) and
-converter.recipe links them beside the training faces for its hires-more stage (more_faces);
-this script made the runs/data-more folder of the runs recorded before that.
-
-benchmarks/results/more_still_people.json -> assets_entries holds pinned, hash-checked entries
-for two Debian sources of still photos (libdlib19.1's example faces, gramps' example portraits)
-that the shipped model is not trained on. This fetches them with tools/fetch_assets.py's own
-download and checks, unpacks them under OUT/, and links every source folder of
-assets/faces/train beside them, so `converter.train --data OUT` trains on both:
+libdlib19.1's example faces and gramps' example portraits were first pinned for a trial in
+benchmarks/results/more_still_people.json -> assets_entries, and this script fetched them
+itself. Since 2026-11-28 tools/assets.json fetches the same entries at set-up as group
+"teacher" (assets/faces/teacher), and converter.recipe links both folders for its hires-more
+stage (recipe.more_faces); this makes the same folder of links for the experiments that take
+--data OUT/faces (the runs recorded before read runs/data-more/faces):
 
     .venv/bin/python tools/experiments/extra_faces.py --out runs/data-more
 """
@@ -16,7 +13,6 @@ assets/faces/train beside them, so `converter.train --data OUT` trains on both:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -28,21 +24,9 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args()
-    import tools.fetch_assets as fa
+    from converter.recipe import more_faces
 
-    entries = json.loads((ROOT / "benchmarks/results/more_still_people.json").read_text())
-    unpacked = a.out.resolve() / "unpacked"
-    fa.ASSETS = unpacked  # extract() places files under ASSETS / the entry's target
-    for name, entry in entries["assets_entries"].items():
-        n = fa.extract(entry, fa.download(entry))
-        print(f"{name}: {n} files")
-    data = a.out / "faces"
-    data.mkdir(parents=True, exist_ok=True)
-    sources = [*(ROOT / "assets/faces/train").iterdir(), *(unpacked / "faces/train").iterdir()]
-    for source in sources:
-        link = data / source.name
-        if not link.exists():
-            link.symlink_to(source.resolve(), target_is_directory=True)
+    data = more_faces(a.out / "faces")
     print(f"{data}: {', '.join(sorted(p.name for p in data.iterdir()))}")
     return 0
 
