@@ -22,7 +22,7 @@ it, and one choice.
    assets/faces/teacher's (RUNS/data-more: links to both; seed --seed).
 9. distill2: the warp stage again from RUNS/people, taught by RUNS/distill and RUNS/hires-more
    (seed --seed + 2): the shipped model (README, "Taught twice"). Stages 6-9 take about two
-   hours on this machine's CPU (a hires step costs about three cheap ones).
+   hours on this machine's CPU (a hires step costs about 2.5 cheap ones).
 
 Every run trains on assets/faces/train and keeps the checkpoint with the best self-blend AUC on
 the tune people (assets/faces/tune), all on the same self-blends (--val-seed 1), so the runs'
@@ -32,9 +32,9 @@ lent GPU machine. --from STAGE redoes the stages from STAGE on (e.g. --from peop
 existing RUNS/reference), --to STAGE stops after STAGE; --dry-run prints the runs' commands
 and runs none. On a GPU machine give --workers (processes making batches, the CPU is the limit
 there) and, to fit a lease, --minutes: the time left is shared out over the remaining runs by
-their steps, so a cut recipe still ends with every run. Each run is its own process: the
-backend's memory and threads end with it. Any other option is passed to every run (e.g.
-`--batch 8 --val-fakes 16` for a quick try).
+their steps times what a step of the stage costs (STEP_COST), so a cut recipe still ends with
+every run. Each run is its own process: the backend's memory and threads end with it. Any
+other option is passed to every run (e.g. `--batch 8 --val-fakes 16` for a quick try).
 """
 
 from __future__ import annotations
@@ -83,6 +83,18 @@ STAGES: list[tuple[str, int, list[str]]] = [
     # the shipped model: the warp stage taught by the distilled run and the hires-more run
     ("distill2", 2000, [*TAUGHT, "{runs}/distill/best.keras", "{runs}/hires-more/best.keras"]),
 ]
+# What a step of each stage costs against a cheap-layout step, for sharing out --minutes: a
+# hires step 2.5 (1.1 s against 0.43, this 2-core CPU, one thread a run), a step taught by a
+# cheap and a hires teacher 1.9 (0.82 s: their forward passes); tools/experiments/*/result.json.
+STEP_COST = {"hires": 2.5, "hires-more": 2.5, "distill": 1.9, "distill2": 1.9}
+
+
+def lease_share(minutes_left: float, stage: str, steps: int, cost_left: float) -> float:
+    """A run's minutes out of what is left of --minutes: its share of the remaining runs' cost
+    (steps times STEP_COST), at least 0.1."""
+    return max(0.1, minutes_left * steps * STEP_COST.get(stage, 1.0) / cost_left)
+
+
 # Each run's seed is --seed plus its stage's offset. The offsets are those of the runs behind
 # the shipped model, each chosen among seeds by its tune AUC: warp seed 2 (README, "New face
 # shapes"), distill seed 1 and distill2 seed 2 (README, "Taught twice").
@@ -217,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--to {args.stop} comes before --from {args.start}")
     todo = [(run, a) for run, a in planned if start <= STAGE_NAMES.index(run[0]) <= stop]
     people = [folder for (stage, folder, _, _), _ in planned if stage == "people"]
-    steps_left = sum(run[3] for run, _ in todo)
+    cost_left = sum(run[3] * STEP_COST.get(run[0], 1.0) for run, _ in todo)
+    shared = 0.0  # a dry run's clock does not move: what the runs before would have used
     chose = not start <= CHOOSE <= stop  # True: nothing to choose in this call
     for (stage, folder, _, steps), train_args in todo:
         if not chose and STAGE_NAMES.index(stage) > CHOOSE:
@@ -225,9 +238,11 @@ def main(argv: list[str] | None = None) -> int:
                 choose_and_say(args.runs, people)
             chose = True
         if deadline is not None:
-            share = max(0.1, (deadline - time.time()) / 60 * steps / steps_left)
+            left = (deadline - time.time()) / 60 - shared
+            share = lease_share(left, stage, steps, cost_left)
             train_args += ["--minutes", f"{share:.2f}"]
-        steps_left -= steps
+            shared += share if args.dry_run else 0.0
+        cost_left -= steps * STEP_COST.get(stage, 1.0)
         print(
             f"recipe: {folder}: python -m converter.train {' '.join(train_args)}",
             file=sys.stderr,

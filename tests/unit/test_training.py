@@ -229,6 +229,24 @@ def test_recipe_stops_at_the_shipped_stage_unless_told_and_a_dry_run_runs_nothin
     assert list(tmp_path.iterdir()) == []  # no run started, no choice made, no links
 
 
+def test_recipe_shares_a_lease_by_what_each_stage_costs(tmp_path, capsys):
+    from converter import recipe
+
+    argv = ["--runs", str(tmp_path), "--dry-run", "--from", "warp", "--minutes", "100"]
+    assert recipe.main(argv) == 0
+    minutes = {}
+    for line in capsys.readouterr().err.splitlines():
+        if line.startswith("recipe: "):
+            words = line.split()
+            minutes[words[1].rstrip(":")] = float(words[words.index("--minutes") + 1])
+    assert list(minutes) == ["warp", "hires", "distill", "hires-more", "distill2"]
+    assert sum(minutes.values()) == pytest.approx(100, abs=0.05)  # the lease, all of it
+    # every stage has 2,000 steps: the shares follow STEP_COST, not the steps alone
+    assert minutes["hires"] / minutes["warp"] == pytest.approx(2.5, rel=0.01)
+    assert minutes["distill2"] / minutes["warp"] == pytest.approx(1.9, rel=0.01)
+    assert minutes["hires-more"] == pytest.approx(minutes["hires"], abs=0.02)
+
+
 def test_recipe_links_the_training_and_teacher_faces_for_the_hires_more_run(tmp_path, monkeypatch):
     from converter import recipe
 
