@@ -186,7 +186,19 @@ def frame(
 ) -> np.ndarray:
     """The serving crop out of a stored context crop, with random jitter and flip when rng is
     given. margin_ratio: serving margin / context margin (the crop's share of the context)."""
-    h = img.shape[0]
+    m, flip, scale = frame_transform(img.shape[0], size, margin_ratio, rng)
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    out = cv2.warpAffine(
+        img, m.astype(np.float32), (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT
+    )
+    return out[:, ::-1] if flip else out
+
+
+def frame_transform(
+    h: int, size: int, margin_ratio: float, rng: Rng | None
+) -> tuple[np.ndarray, bool, float]:
+    """frame's affine map (2x3, before the mirror), whether it mirrors, and its scale, for a
+    context crop of side h: the jitter draws, in frame's order."""
     side = h * margin_ratio
     cx = cy = h / 2.0
     flip, angle, aspect = False, 0.0, 1.0
@@ -202,11 +214,7 @@ def frame(
     m[:, 2] += (size / 2 - cx, size / 2 - cy)
     m[0] *= aspect
     m[0, 2] += size / 2 * (1 - aspect)
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    out = cv2.warpAffine(
-        img, m.astype(np.float32), (size, size), flags=interp, borderMode=cv2.BORDER_CONSTANT
-    )
-    return out[:, ::-1] if flip else out
+    return m, flip, scale
 
 
 WARP_GRID = 4  # control points a side of warp_face's displacement field

@@ -34,22 +34,11 @@ SWAP = [1, 0, 2, 3, 5, 4]  # a mirror image swaps right and left eyes and ears
 
 
 def crop_keypoints(kp, h: int, size: int, margin_ratio: float, rng) -> np.ndarray:
-    """Where `frame(img, kp, size, margin_ratio, rng)` puts the keypoints: the same draws, in
-    the same order, on a copy of the generator as it was before frame was called."""
-    side = h * margin_ratio
-    cx = cy = h / 2.0
-    side *= rng.uniform(0.93, 1.07)
-    cx += rng.uniform(-0.04, 0.04) * side
-    cy += rng.uniform(-0.04, 0.04) * side
-    flip = rng.random() < 0.5
-    angle = rng.uniform(-12, 12)
-    aspect = rng.uniform(0.92, 1.08)
-    import cv2
+    """Where `frame(img, kp, size, margin_ratio, rng)` puts the keypoints: its transform, drawn
+    from a copy of the generator as it was before frame was called."""
+    from converter.selfblend import frame_transform
 
-    m = cv2.getRotationMatrix2D((cx, cy), angle, size / side)
-    m[:, 2] += (size / 2 - cx, size / 2 - cy)
-    m[0] *= aspect
-    m[0, 2] += size / 2 * (1 - aspect)
+    m, flip, _ = frame_transform(h, size, margin_ratio, rng)
     out = np.c_[kp, np.ones(len(kp))] @ m.T
     if flip:
         out[:, 0] = size - 1 - out[:, 0]
