@@ -25,7 +25,10 @@ by both layouts"): seeds 0 / 1 / 2 scored reserved 0.844 / 0.840 / 0.849 against
 the distilled seed 1 and the hires run on the 269 faces (--teachers), equalled the first on
 measure; its seed 2 exported at reserved 0.866 with no reserved photo over the threshold and
 ships as 2026.11.28.0448 (README "Taught twice"). With --alpha 0.75 and 1.0 (seed 2) the tune
-AUC rose by 0.010 and the reserved one by +0.001 and -0.005 (distill.json distill2_share).
+AUC rose by 0.010 and the reserved one by +0.001 and -0.005 (distill.json distill2_share);
+at 0.75, seeds 0 / 1 scored tune 0.841 / 0.835 and reserved 0.852 / 0.845, and seed 2, exported,
+reserved 0.863 with insightface/t1.jpg over its threshold: not shipped (distill2_share_seeds,
+export_a075_seed2).
 
     # the hires teacher: the shipped run's stage in the hires layout from the shipped weights
     .venv/bin/python tools/experiments/layout.py --mode warp --seed 0 \\
