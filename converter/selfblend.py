@@ -210,7 +210,7 @@ def frame_transform(
         angle = rng.uniform(-12, 12)
         aspect = rng.uniform(0.92, 1.08)
     scale = size / side
-    m = cv2.getRotationMatrix2D((cx, cy), angle, scale)
+    m = np.asarray(cv2.getRotationMatrix2D((cx, cy), angle, scale), np.float64)
     m[:, 2] += (size / 2 - cx, size / 2 - cy)
     m[0] *= aspect
     m[0, 2] += size / 2 * (1 - aspect)
