@@ -89,10 +89,15 @@ STAGES: list[tuple[str, int, list[str]]] = [
 STEP_COST = {"hires": 2.5, "hires-more": 2.5, "distill": 1.9, "distill2": 1.9}
 
 
+def run_cost(stage: str, steps: int) -> float:
+    """A run's cost in cheap-layout steps."""
+    return steps * STEP_COST.get(stage, 1.0)
+
+
 def lease_share(minutes_left: float, stage: str, steps: int, cost_left: float) -> float:
-    """A run's minutes out of what is left of --minutes: its share of the remaining runs' cost
-    (steps times STEP_COST), at least 0.1."""
-    return max(0.1, minutes_left * steps * STEP_COST.get(stage, 1.0) / cost_left)
+    """A run's minutes out of what is left of --minutes: its share of the remaining runs' cost,
+    at least 0.1."""
+    return max(0.1, minutes_left * run_cost(stage, steps) / cost_left)
 
 
 # Each run's seed is --seed plus its stage's offset. The offsets are those of the runs behind
@@ -229,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--to {args.stop} comes before --from {args.start}")
     todo = [(run, a) for run, a in planned if start <= STAGE_NAMES.index(run[0]) <= stop]
     people = [folder for (stage, folder, _, _), _ in planned if stage == "people"]
-    cost_left = sum(run[3] * STEP_COST.get(run[0], 1.0) for run, _ in todo)
+    cost_left = sum(run_cost(run[0], run[3]) for run, _ in todo)
     shared = 0.0  # a dry run's clock does not move: what the runs before would have used
     chose = not start <= CHOOSE <= stop  # True: nothing to choose in this call
     for (stage, folder, _, steps), train_args in todo:
@@ -242,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             share = lease_share(left, stage, steps, cost_left)
             train_args += ["--minutes", f"{share:.2f}"]
             shared += share if args.dry_run else 0.0
-        cost_left -= steps * STEP_COST.get(stage, 1.0)
+        cost_left -= run_cost(stage, steps)
         print(
             f"recipe: {folder}: python -m converter.train {' '.join(train_args)}",
             file=sys.stderr,
