@@ -71,6 +71,14 @@ PAIRS = (
         ("distill", "distill_more/distill-more-s2", "baseline_cheap_more/seed2"),
         ("distill", "distill2/distill2-s0", "baseline_warps/warp-warp"),
         ("distill", "distill2/distill2-s2", "baseline_warps/warp-warp-s2"),
+        ("distill", "distill2_share/distill2-a0.75-s2", "distill2/distill2-s2"),
+        ("distill", "distill2_share/distill2-a1.0-s2", "distill2/distill2-s2"),
+        ("distill", "distill2_share_seeds/distill2-a0.75-s0", "distill2/distill2-s0"),
+        ("distill", "distill3/distill3-a0.75-s0", "distill2_share_seeds/distill2-a0.75-s0"),
+        ("distill", "distill3/distill3-a0.75-s2", "distill2_share/distill2-a0.75-s2"),
+        ("cutout", "cutout-s0", "twins/distill2-s0"),
+        ("cutout", "cutout-s2", "twins/distill2-s2"),
+        ("cutout", "cutout-strong-s2", "twins/distill2-s2"),
     ]
 )
 
