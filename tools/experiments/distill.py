@@ -28,7 +28,8 @@ ships as 2026.11.28.0448 (README "Taught twice"). With --alpha 0.75 and 1.0 (see
 AUC rose by 0.010 and the reserved one by +0.001 and -0.005 (distill.json distill2_share);
 at 0.75, seeds 0 / 1 scored tune 0.841 / 0.835 and reserved 0.852 / 0.845, and seed 2, exported,
 reserved 0.863 with insightface/t1.jpg over its threshold: not shipped (distill2_share_seeds,
-export_a075_seed2).
+export_a075_seed2). A third round at 0.75, taught by that seed 2 and the hires run on 269 faces,
+equalled the second (distill3, export_distill3_seed0: reserved 0.859, t1.jpg over).
 
     # the hires teacher: the shipped run's stage in the hires layout from the shipped weights
     .venv/bin/python tools/experiments/layout.py --mode warp --seed 0 \\
