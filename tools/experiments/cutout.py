@@ -36,9 +36,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-from variants import people_stage, pin_threads, stage_parser  # noqa: E402  (after the path set-up)
+from variants import people_stage, pin_threads, stage_parser, taught  # noqa: E402  (after the path set-up)
 
 from converter.recipe import WARP_SHARE, WARPED  # noqa: E402  (after the path set-up)
+from converter.train import DISTILL  # noqa: E402
 
 SHARE = 0.5  # crops with a patch erased
 AREA = (0.02, 0.2)  # the patch's share of the crop
@@ -83,7 +84,7 @@ def main() -> int:
     p.add_argument("--share", type=float, default=SHARE, help="crops with a patch erased")
     p.add_argument("--area", type=float, nargs=2, default=list(AREA), help="patch's share")
     p.add_argument("--teachers", nargs="*", type=Path, default=list(TEACHERS))
-    p.add_argument("--alpha", type=float, default=0.5, help="the teachers' share of the loss")
+    p.add_argument("--alpha", type=float, default=DISTILL, help="the teachers' share of the loss")
     a = p.parse_args()
 
     pin_threads()
@@ -93,10 +94,7 @@ def main() -> int:
     ct.make_batch = functools.partial(ct.make_batch, pair=erasing_pair(a.share, tuple(a.area)))
     about = {"variant": "cutout", "init": a.init, "share": a.share, "area": a.area}
     about["warp_share"] = WARP_SHARE
-    extra: tuple[str, ...] = tuple(WARPED)
-    if a.teachers:
-        about |= {"teachers": [str(t) for t in a.teachers], "alpha": a.alpha}
-        extra += ("--teachers", *map(str, a.teachers), "--distill", str(a.alpha))
+    extra = taught(about, tuple(WARPED), a.teachers, a.alpha)
     people_stage(a.out, a.init, a.steps, a.seed, about, extra)
     return 0
 

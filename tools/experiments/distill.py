@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-from variants import pass_on, people_stage, pin_threads, stage_parser  # noqa: E402  (after the path set-up)
+from variants import pass_on, people_stage, pin_threads, stage_parser, taught  # noqa: E402  (after the path set-up)
 
 from converter.recipe import WARP_SHARE, WARPED  # noqa: E402  (after the path set-up)
 from converter.train import DISTILL  # noqa: E402
@@ -70,10 +70,8 @@ def main() -> int:
     a = p.parse_args()
 
     pin_threads()
-    about = {"variant": "ensemble distillation", "init": a.init, "alpha": a.alpha}
-    about |= {"teachers": [str(t) for t in a.teachers], "warp_share": WARP_SHARE}
-    extra = pass_on(about, tuple(WARPED), "data", a.data)
-    extra += ("--teachers", *map(str, a.teachers), "--distill", str(a.alpha))
+    about = {"variant": "ensemble distillation", "init": a.init, "warp_share": WARP_SHARE}
+    extra = taught(about, pass_on(about, tuple(WARPED), "data", a.data), a.teachers, a.alpha)
     people_stage(a.out, a.init, a.steps, a.seed, about, extra)
     return 0
 

@@ -77,6 +77,15 @@ def pass_on(about: dict, extra: tuple[str, ...], name: str, value) -> tuple[str,
     return (*extra, f"--{name}", str(value))
 
 
+def taught(about: dict, extra: tuple[str, ...], teachers, alpha: float) -> tuple[str, ...]:
+    """`extra` with converter.train's --teachers and --distill added, and about's "teachers"
+    and "alpha" set, when teachers are given; else `extra` as it is."""
+    if not teachers:
+        return extra
+    about |= {"teachers": [str(t) for t in teachers], "alpha": alpha}
+    return (*extra, "--teachers", *map(str, teachers), "--distill", str(alpha))
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--name", required=True, help="run folder under --runs")
