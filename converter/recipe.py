@@ -32,7 +32,7 @@ lent GPU machine. --from STAGE redoes the stages from STAGE on (e.g. --from peop
 existing RUNS/reference), --to STAGE stops after STAGE; --dry-run prints the runs' commands
 and runs none. On a GPU machine give --workers (processes making batches, the CPU is the limit
 there) and, to fit a lease, --minutes: the time left is shared out over the remaining runs by
-their steps times what a step of the stage costs (STEP_COST), so a cut recipe still ends with
+their steps times what a step of the stage costs (run_cost), so a cut recipe still ends with
 every run. Each run is its own process: the backend's memory and threads end with it. Any
 other option is passed to every run (e.g. `--batch 8 --val-fakes 16` for a quick try).
 """
@@ -83,15 +83,18 @@ STAGES: list[tuple[str, int, list[str]]] = [
     # the shipped model: the warp stage taught by the distilled run and the hires-more run
     ("distill2", 2000, [*TAUGHT, "{runs}/distill/best.keras", "{runs}/hires-more/best.keras"]),
 ]
-# What a step of each stage costs against a cheap-layout step, for sharing out --minutes: a
-# hires step 2.5 (1.1 s against 0.43, this 2-core CPU, one thread a run), a step taught by a
-# cheap and a hires teacher 1.9 (0.82 s: their forward passes); tools/experiments/*/result.json.
-STEP_COST = {"hires": 2.5, "hires-more": 2.5, "distill": 1.9, "distill2": 1.9}
+# What a step costs against a cheap-layout step, for sharing out --minutes: a hires step 2.5
+# (1.1 s against 0.43, this 2-core CPU, one thread a run), a cheap step taught by a cheap and a
+# hires teacher 1.9 (0.82 s: their forward passes); tools/experiments/*/result.json.
+HIRES_STEP, TAUGHT_STEP = 2.5, 1.9
 
 
 def run_cost(stage: str, steps: int) -> float:
-    """A run's cost in cheap-layout steps."""
-    return steps * STEP_COST.get(stage, 1.0)
+    """A run's cost in cheap-layout steps, from its stage's flags."""
+    flags = next(f for name, _, f in STAGES if name == stage)
+    if "--layout" in flags and flags[flags.index("--layout") + 1] == "hires":
+        return steps * HIRES_STEP
+    return steps * (TAUGHT_STEP if "--teachers" in flags else 1.0)
 
 
 def lease_share(minutes_left: float, stage: str, steps: int, cost_left: float) -> float:

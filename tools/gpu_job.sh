@@ -13,9 +13,10 @@
 #   command: bash tools/gpu_job.sh   carry: [".whl", "assets/faces", "assets/models"]   timeout_s: 590
 # JOB_SECONDS (default 530) is when the training must be over, counted from the job's start;
 # the recipe shares what is left after batch parity over its runs by their steps times a
-# step's cost on the CPU (converter.recipe STEP_COST), so a short lease cuts every run alike. On the H200 of 2026-11-26 23:35 (batches normalised on the host)
-# every run was cut; since then the batches are normalised on the GPU (converter.train
-# --normalise), 2.8 times faster a step there, and the whole recipe should take about 6 minutes
+# step's cost on the CPU (converter.recipe.run_cost), so a short lease cuts every run alike.
+# On the H200 of 2026-11-26 23:35 (batches normalised on the host) every run was cut; since
+# then the batches are normalised on the GPU (converter.train --normalise), 2.8 times faster a
+# step there, and the whole recipe should take about 6 minutes
 # (about 7 since the warp run was added: 16,000 steps instead of 14,000). The four teacher and
 # distilled runs (2026-11-28) add 8,000 steps, two of them in the hires layout: not yet timed
 # on a GPU, so a 530 s lease will cut every run.

@@ -241,7 +241,7 @@ def test_recipe_shares_a_lease_by_what_each_stage_costs(tmp_path, capsys):
             minutes[words[1].rstrip(":")] = float(words[words.index("--minutes") + 1])
     assert list(minutes) == ["warp", "hires", "distill", "hires-more", "distill2"]
     assert sum(minutes.values()) == pytest.approx(100, abs=0.05)  # the lease, all of it
-    # every stage has 2,000 steps: the shares follow STEP_COST, not the steps alone
+    # every stage has 2,000 steps: the shares follow each step's cost, not the steps alone
     assert minutes["hires"] / minutes["warp"] == pytest.approx(2.5, rel=0.01)
     assert minutes["distill2"] / minutes["warp"] == pytest.approx(1.9, rel=0.01)
     assert minutes["hires-more"] == pytest.approx(minutes["hires"], abs=0.02)
