@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import os
 import queue
 import sys
@@ -305,15 +306,39 @@ def device_input(where: str, keras):
     return jax.jit(normalise)  # the same function, traced for the device: identical output
 
 
+class Schedule:
+    """The learning rate of each step: a linear warm-up from 0 to `lr` over WARMUP steps, then
+    a cosine down to 0 at the run's last step (Keras' CosineDecay with warmup_target, computed
+    here because the last step can move). Without a deadline the last step is `steps`. With
+    one (--minutes) it is estimated again before every step: the steps done, plus as many as
+    the time left allows at the pace so far, never more than `steps`. A run its deadline cuts
+    then still anneals, where with a fixed schedule it stopped wherever the deadline fell (at
+    half the steps, with half the peak rate): README, "Retraining", --minutes."""
+
+    def __init__(self, lr: float, steps: int) -> None:
+        self.peak, self.steps, self.last = lr, steps, steps
+
+    def fit(self, step: int, seconds_left: float, seconds_per_step: float) -> None:
+        """Move the last step to what the deadline allows, from `step` steps done."""
+        more = max(0.0, seconds_left) / max(seconds_per_step, 1e-9)
+        self.last = min(self.steps, step + int(more))
+
+    def __call__(self, step: int) -> float:
+        """The rate of the optimizer step that follows `step` steps done."""
+        if step < WARMUP:
+            return self.peak * step / WARMUP
+        done = min(1.0, (step - WARMUP) / max(1, self.last - WARMUP))
+        return self.peak * 0.5 * (1.0 + math.cos(math.pi * done))
+
+
 def build_training_model(args, keras):
     from .model import build_model
 
     model = build_model(args.precision, layout=args.layout)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=max(1, args.steps - WARMUP), warmup_target=args.lr, warmup_steps=WARMUP
-    )
     model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay, clipnorm=1.0),
+        # the rate is set before every step (Schedule), into the optimizer's own variable, which
+        # a compiled step reads on either backend
+        optimizer=keras.optimizers.AdamW(args.lr, weight_decay=args.weight_decay, clipnorm=1.0),
         # with --teachers the targets come smoothed already (teacher_targets)
         loss=keras.losses.BinaryCrossentropy(
             label_smoothing=0.0 if args.teachers else args.label_smoothing
@@ -637,6 +662,16 @@ def train(args) -> dict:
     return state
 
 
+def set_rate(model, rate: float) -> None:
+    try:
+        model.optimizer.learning_rate = rate
+    except TypeError:  # the optimizer holds a LearningRateSchedule: saved by older code
+        raise SystemExit(
+            "--resume: this checkpoint's optimizer has a fixed schedule (saved before "
+            "2026-11-28); start a new run from it with --init instead"
+        ) from None
+
+
 def _loop(args, model, batches, state, val, to_input, deadline) -> None:
     """Optimizer steps until --steps or the deadline (--minutes), with evaluation and
     checkpoints; `to_input` (device_input) makes model input of uint8 batches, if it is set."""
@@ -655,8 +690,13 @@ def _loop(args, model, batches, state, val, to_input, deadline) -> None:
         model.save(last_path)
         state_path.write_text(json.dumps(state, indent=1))
 
+    schedule = Schedule(args.lr, args.steps)
     waited = stepped = 0.0  # seconds since the last evaluation: taking batches, the steps
     while state["step"] < args.steps:
+        if deadline is not None and state["step"] > step0:  # the pace includes evaluations
+            pace = (time.time() - t_start) / (state["step"] - step0)
+            schedule.fit(state["step"], deadline - time.time(), pace)
+        set_rate(model, schedule(state["step"]))
         t0 = time.perf_counter()
         x, y = batches.get()
         if to_input is not None:
@@ -692,6 +732,8 @@ def _loop(args, model, batches, state, val, to_input, deadline) -> None:
                 # the optimizer step with its loss back on the host (which of them limits)
                 "wait_ms": round(1000 * waited / (step - interval_step), 1),
                 "step_ms": round(1000 * stepped / (step - interval_step), 1),
+                "lr": float(f"{schedule(step - 1):.3g}"),  # the rate of the last step
+                "last_step": schedule.last,  # where the schedule ends (moves with --minutes)
             }
             waited = stepped = 0.0
             interval_step = step

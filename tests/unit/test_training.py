@@ -334,8 +334,38 @@ def test_training_run_checkpoints_and_resumes(tmp_path):
     assert state["step"] == 6 and len(state["history"]) == 2
     # each evaluation says where its steps' time went, per step since the one before (or the
     # resume): a step always takes some time, and waiting for a batch never takes less than none
-    for entry in state["history"]:
+    for entry, steps in zip(state["history"], (4, 6), strict=True):
         assert entry["step_ms"] > 0 and entry["wait_ms"] >= 0
+        assert entry["last_step"] == steps and entry["lr"] > 0  # no deadline: --steps
+    # a deadline (--minutes) that cuts the run ends its schedule where the time runs out
+    cut = out.parent / "cut"
+    train_mod.main([*common, "--out", str(cut), "--steps", "100000", "--minutes", "0.25"])
+    state = json.loads((cut / "state.json").read_text())
+    assert 4 <= state["step"] < 1000, state["step"]
+    assert state["step"] - 1 <= state["history"][-1]["last_step"] < 1000
+
+
+def test_the_schedule_is_kerass_cosine_decay_and_a_deadline_moves_its_end():
+    import keras
+
+    from converter.train import WARMUP, Schedule
+
+    lr, steps = 5e-4, 2000
+    keras_schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=steps - WARMUP, warmup_target=lr, warmup_steps=WARMUP
+    )
+    ours = Schedule(lr, steps)
+    for step in (0, 1, 50, 99, 100, 101, 700, 1500, 1999, 2000, 2600):
+        assert ours(step) == pytest.approx(float(keras_schedule(step)), rel=1e-5, abs=1e-12)
+    # 200 steps done at 0.1 s a step with 30 s left: the schedule now ends at step 500
+    ours.fit(200, seconds_left=30.0, seconds_per_step=0.1)
+    assert ours.last == 500
+    assert ours(499) < 1e-3 * lr < ours(400) < ours(300) < ours(200) < lr
+    assert ours(500) == 0.0 == ours(900)
+    ours.fit(200, seconds_left=1e6, seconds_per_step=0.1)  # never past --steps
+    assert ours.last == steps
+    ours.fit(200, seconds_left=-5.0, seconds_per_step=0.1)  # past the deadline: ends here
+    assert ours.last == 200 and ours(200) == 0.0
 
 
 def test_a_run_in_the_hires_layout_starts_from_cheap_weights_and_saves_its_own_network(tmp_path):
