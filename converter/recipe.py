@@ -33,7 +33,8 @@ existing RUNS/reference), --to STAGE stops after STAGE; --dry-run prints the run
 and runs none. On a GPU machine give --workers (processes making batches, the CPU is the limit
 there) and, to fit a lease, --minutes: the time left is shared out over the remaining runs by
 their steps times what a step of the stage costs (run_cost), so a cut recipe still ends with
-every run. Each run is its own process: the backend's memory and threads end with it. Any
+every run, and each run's learning rate anneals to the end of its share (converter.train's
+Schedule). Each run is its own process: the backend's memory and threads end with it. Any
 other option is passed to every run (e.g. `--batch 8 --val-fakes 16` for a quick try).
 """
 

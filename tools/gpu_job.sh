@@ -13,7 +13,8 @@
 #   command: bash tools/gpu_job.sh   carry: [".whl", "assets/faces", "assets/models"]   timeout_s: 590
 # JOB_SECONDS (default 530) is when the training must be over, counted from the job's start;
 # the recipe shares what is left after batch parity over its runs by their steps times a
-# step's cost on the CPU (converter.recipe.run_cost), so a short lease cuts every run alike.
+# step's cost on the CPU (converter.recipe.run_cost), so a short lease cuts every run alike,
+# and each cut run's learning rate anneals to its deadline (converter.train.Schedule).
 # On the H200 of 2026-11-26 23:35 (batches normalised on the host) every run was cut; since
 # then the batches are normalised on the GPU (converter.train --normalise), 2.8 times faster a
 # step there, and the whole recipe should take about 6 minutes
