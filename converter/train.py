@@ -48,6 +48,7 @@ CHANCE_LOSS = 0.66
 EVAL_EVERY = 250
 SAVE_EVERY = 250
 DISTILL = 0.5  # --teachers' share of the targets (README, "One network taught by both layouts")
+EMA_WARMUP = 10  # --ema: the average's decay is min(decay, (1 + n) / (EMA_WARMUP + n))
 
 
 def keras_module():
@@ -331,6 +332,36 @@ class Schedule:
         return self.peak * 0.5 * (1.0 + math.cos(math.pi * done))
 
 
+class Ema:
+    """An exponential moving average of a model's weights (Polyak averaging), for --ema: after
+    every optimizer step each array of the average moves (1 - d) of the way to the model's,
+    with d = min(decay, (1 + n) / (EMA_WARMUP + n)) after n updates, so early updates are not
+    dominated by the starting weights. BatchNorm's moving statistics are averaged alike. The
+    arrays live on the host (numpy), so the average works on any backend; the seed CNN's 653k
+    weights cost about a millisecond an update against a step of 400 ms here."""
+
+    def __init__(self, decay: float, weights: list[np.ndarray], updates: int = 0) -> None:
+        self.decay, self.updates = decay, updates
+        self.weights = [np.array(w, np.float32) for w in weights]
+
+    def update(self, weights: list[np.ndarray]) -> None:
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (EMA_WARMUP + self.updates))
+        for avg, w in zip(self.weights, weights, strict=True):
+            avg *= d
+            avg += (1.0 - d) * np.asarray(w, np.float32)
+
+    def save(self, path: Path) -> None:
+        """arr_0: the number of updates; arr_1 ...: the averaged arrays, in the model's order."""
+        np.savez(path, np.asarray(self.updates), *self.weights)
+
+    @classmethod
+    def load(cls, decay: float, path: Path) -> Ema:
+        with np.load(path) as f:
+            arrays = [f[f"arr_{i}"] for i in range(len(f.files))]
+        return cls(decay, arrays[1:], int(arrays[0]))
+
+
 def build_training_model(args, keras):
     from .model import build_model
 
@@ -495,6 +526,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar="SHARE",
         help="with --teachers: the teachers' share of each target (0..1)",
     )
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        metavar="DECAY",
+        help="validate and keep checkpoints of an exponential moving average of the weights "
+        "with this decay (e.g. 0.998; 0: the weights themselves)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", default="float32", choices=["mixed_bfloat16", "float32"])
     p.add_argument(
@@ -558,6 +597,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not 0 <= args.distill <= 1:
         p.error(f"--distill is a share of the targets, 0 to 1 (not {args.distill})")
+    if not 0 <= args.ema < 1:
+        p.error(f"--ema is a decay, 0 <= DECAY < 1 (not {args.ema})")
     return args
 
 
@@ -686,9 +727,34 @@ def _loop(args, model, batches, state, val, to_input, deadline) -> None:
 
         bar = tqdm(total=args.steps, initial=state["step"], unit="step", dynamic_ncols=True)
 
+    ema_path = args.out / "ema.npz"
+    ema = None
+    if args.ema:
+        ema = (
+            Ema.load(args.ema, ema_path)
+            if state["step"] and ema_path.exists()
+            else Ema(args.ema, model.get_weights())
+        )
+
     def checkpoint() -> None:
         model.save(last_path)
+        if ema is not None:
+            ema.save(ema_path)
         state_path.write_text(json.dumps(state, indent=1))
+
+    def averaged(action):
+        """`action()` with the average's weights in the model (--ema), else with its own."""
+        if ema is None:
+            return action()
+        own = model.get_weights()
+        model.set_weights(ema.weights)
+        try:
+            return action()
+        finally:
+            model.set_weights(own)
+
+    def validate() -> float:
+        return auc(y_val, predict(model, x_val, to_input=to_input))
 
     schedule = Schedule(args.lr, args.steps)
     waited = stepped = 0.0  # seconds since the last evaluation: taking batches, the steps
@@ -703,6 +769,8 @@ def _loop(args, model, batches, state, val, to_input, deadline) -> None:
             x = to_input(x)
         t1 = time.perf_counter()
         loss = float(model.train_on_batch(x, y))  # x is model input already (Prefetch)
+        if ema is not None:
+            ema.update(model.get_weights())
         waited, stepped = waited + t1 - t0, stepped + time.perf_counter() - t1
         losses.append(loss)
         state["step"] += 1
@@ -721,7 +789,12 @@ def _loop(args, model, batches, state, val, to_input, deadline) -> None:
         out_of_time = deadline is not None and time.time() > deadline
         last = step == args.steps or out_of_time  # a cut run is evaluated where it stops
         if x_val is not None and (step % args.eval_every == 0 or last):
-            val_auc = auc(y_val, predict(model, x_val, to_input=to_input))
+            if ema is not None:  # the weights themselves too, kept as best_raw.keras
+                raw_auc = validate()
+                if raw_auc > (state.get("best_raw_auc") or -1.0):
+                    state["best_raw_auc"] = raw_auc
+                    model.save(args.out / "best_raw.keras")
+            val_auc = averaged(validate)
             entry = {
                 "step": step,
                 "loss": float(np.mean(losses[-args.eval_every :])),
@@ -735,13 +808,15 @@ def _loop(args, model, batches, state, val, to_input, deadline) -> None:
                 "lr": float(f"{schedule(step - 1):.3g}"),  # the rate of the last step
                 "last_step": schedule.last,  # where the schedule ends (moves with --minutes)
             }
+            if ema is not None:
+                entry["val_auc_raw"] = round(raw_auc, 4)
             waited = stepped = 0.0
             interval_step = step
             state["history"].append(entry)
             print(json.dumps(entry), file=sys.stderr, flush=True)
             if state["best_auc"] is None or val_auc > state["best_auc"]:
                 state["best_auc"] = val_auc
-                model.save(args.out / "best.keras")
+                averaged(lambda: model.save(args.out / "best.keras"))
         if step % args.save_every == 0:
             checkpoint()
         if out_of_time:
@@ -749,7 +824,7 @@ def _loop(args, model, batches, state, val, to_input, deadline) -> None:
             break
     checkpoint()
     if not (args.out / "best.keras").exists():
-        model.save(args.out / "best.keras")
+        averaged(lambda: model.save(args.out / "best.keras"))
     if bar is not None:
         bar.close()
 

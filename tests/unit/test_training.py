@@ -368,6 +368,52 @@ def test_the_schedule_is_kerass_cosine_decay_and_a_deadline_moves_its_end():
     assert ours.last == 200 and ours(200) == 0.0
 
 
+def test_the_weight_average_follows_its_formula_and_survives_a_save(tmp_path):
+    from converter.train import EMA_WARMUP, Ema
+
+    w0 = [np.zeros((2, 3), np.float32), np.full(4, 2.0, np.float32)]
+    ema = Ema(0.9, w0)
+    ema.update([np.ones((2, 3)), np.full(4, 4.0)])  # d = min(0.9, 2 / 11)
+    d = 2 / (EMA_WARMUP + 1)
+    assert np.allclose(ema.weights[0], 1 - d) and np.allclose(ema.weights[1], 2 * d + 4 * (1 - d))
+    for _ in range(2000):  # later updates at the full decay converge on constant weights
+        ema.update([np.full((2, 3), 3.0), np.full(4, -1.0)])
+    assert np.allclose(ema.weights[0], 3.0) and np.allclose(ema.weights[1], -1.0)
+    ema.save(tmp_path / "ema.npz")
+    back = Ema.load(0.9, tmp_path / "ema.npz")
+    assert back.updates == 2001 and all(
+        np.array_equal(a, b) for a, b in zip(back.weights, ema.weights, strict=True)
+    )
+
+
+@pytest.mark.slow
+def test_a_run_with_ema_keeps_the_average_as_best_and_its_own_weights_as_best_raw(tmp_path):
+    """--ema: validation and best.keras use the average, best_raw.keras the weights themselves,
+    and the history has both AUCs; without it the run is unchanged (no best_raw.keras)."""
+    import keras
+
+    out = tmp_path / "ema"
+    train_mod.main(
+        [
+            *("--data", str(FACE_API), "--out", str(out), "--batch", "8", "--steps", "6"),
+            *("--eval-every", "6", "--val-fakes", "8", "--val-fraction", "0.34", "--quiet"),
+            *("--cache", str(ROOT / ".cache"), "--ema", "0.5"),
+        ]
+    )
+    state = json.loads((out / "state.json").read_text())
+    entry = state["history"][-1]
+    assert 0 <= entry["val_auc"] <= 1 and 0 <= entry["val_auc_raw"] <= 1
+    ema = train_mod.Ema.load(0.5, out / "ema.npz")
+    average = ema.weights
+    assert ema.updates == 6
+    best = keras.models.load_model(out / "best.keras", compile=False).get_weights()
+    raw = keras.models.load_model(out / "best_raw.keras", compile=False).get_weights()
+    last = keras.models.load_model(out / "last.keras", compile=False).get_weights()
+    assert all(np.allclose(a, b) for a, b in zip(best, average, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(raw, last, strict=True))
+    assert not all(np.allclose(a, b) for a, b in zip(best, raw, strict=True))
+
+
 def test_a_run_in_the_hires_layout_starts_from_cheap_weights_and_saves_its_own_network(tmp_path):
     """converter.train --layout hires --init CHEAP: the weights fit (same shapes), and what is
     saved is the hires network (conv1 pooled 2x2, a pool after conv8), not the default one.
