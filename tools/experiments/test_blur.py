@@ -3,6 +3,7 @@ models when the test crops (reals and blends alike) are blurred or resampled fir
 sharp each face set's plain crops are. README, "Seeing less".
 
     .venv/bin/python tools/experiments/test_blur.py models/reference/seed_cnn.keras [MORE.keras]
+        [--sets tune eval teacher]
 
 Prints, per model and set (variants.measure's pairs: eval_set seed 1, 600 pairs each), the AUC
 with a Gaussian blur of each sigma (0: none), with the crop shrunk by a factor and enlarged
@@ -36,8 +37,18 @@ def sharpness(crop: np.ndarray) -> float:
 
 
 def main() -> int:
-    if len(sys.argv) < 2:
-        raise SystemExit(__doc__.split("\n\n")[1])
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("models", nargs="+", help="Keras files")
+    p.add_argument(
+        "--sets",
+        nargs="+",
+        default=["tune", "eval"],
+        help="face sets under assets/faces whose self-blends are scored (teacher: people no "
+        "model before the hires-more run trained on)",
+    )
+    a = p.parse_args()
     pin_threads()
     import cv2
     import keras
@@ -69,9 +80,9 @@ def main() -> int:
             [cv2.cvtColor(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR) for c in x]
         )
 
-    for path in sys.argv[1:]:
+    for path in a.models:
         model = keras.models.load_model(path, compile=False)
-        for name in ("tune", "eval"):
+        for name in a.sets:
             x, y, _ = measure_sets(name)
             row: dict = {"model": path, "set": name}
             row |= {f"blur{s}": round(auc(y, predict(model, blurred(x, s))), 4) for s in SIGMAS}
