@@ -337,8 +337,9 @@ class Ema:
     every optimizer step each array of the average moves (1 - d) of the way to the model's,
     with d = min(decay, (1 + n) / (EMA_WARMUP + n)) after n updates, so early updates are not
     dominated by the starting weights. BatchNorm's moving statistics are averaged alike. The
-    arrays live on the host (numpy), so the average works on any backend; the seed CNN's 653k
-    weights cost about a millisecond an update against a step of 400 ms here."""
+    arrays live on the host (numpy), so the average works on any backend; reading the seed CNN's
+    650k weights and updating the average took 3.9 ms (median) against a step of about 400 ms
+    on this 2-core machine."""
 
     def __init__(self, decay: float, weights: list[np.ndarray], updates: int = 0) -> None:
         self.decay, self.updates = decay, updates
