@@ -328,6 +328,9 @@ def test_training_run_checkpoints_and_resumes(tmp_path):
     train_mod.main([*common, "--steps", "4"])
     state = json.loads((out / "state.json").read_text())
     assert state["step"] == 4 and (out / "last.keras").exists() and (out / "best.keras").exists()
+    # without --ema a run keeps no average and no second best (see the --ema test)
+    assert not (out / "ema.npz").exists() and not (out / "best_raw.keras").exists()
+    assert "val_auc_raw" not in state["history"][0]
     assert state["history"][0]["step"] == 4 and 0 <= state["history"][0]["val_auc"] <= 1
     train_mod.main([*common, "--steps", "6", "--resume"])
     state = json.loads((out / "state.json").read_text())
@@ -389,7 +392,8 @@ def test_the_weight_average_follows_its_formula_and_survives_a_save(tmp_path):
 @pytest.mark.slow
 def test_a_run_with_ema_keeps_the_average_as_best_and_its_own_weights_as_best_raw(tmp_path):
     """--ema: validation and best.keras use the average, best_raw.keras the weights themselves,
-    and the history has both AUCs; without it the run is unchanged (no best_raw.keras)."""
+    and the history has both AUCs (test_training_run_checkpoints_and_resumes checks that a run
+    without it keeps neither)."""
     import keras
 
     out = tmp_path / "ema"
