@@ -16,10 +16,10 @@ it, and one choice.
    the faces warped into other proportions (--warp-share 0.7, seed --seed + 2; README, "New
    face shapes"), in RUNS/warp: the model shipped until 2026-11-28.
 6. hires: the warp stage again from RUNS/warp in the hires layout (seed --seed).
-7. distill: the warp stage again from RUNS/people, trained towards the mean logit of RUNS/warp
-   and RUNS/hires as well as the labels (converter.train --teachers; seed --seed + 1).
-8. hires-more: the warp stage from RUNS/people in the hires layout on the training faces and
+7. hires-more: the warp stage from RUNS/people in the hires layout on the training faces and
    assets/faces/teacher's (RUNS/data-more: links to both; seed --seed).
+8. distill: the warp stage again from RUNS/people, trained towards the mean logit of RUNS/warp
+   and RUNS/hires as well as the labels (converter.train --teachers; seed --seed + 1).
 9. distill2: the warp stage again from RUNS/people, taught by RUNS/distill and RUNS/hires-more
    (seed --seed + 2): the shipped model (README, "Taught twice"). Stages 6-9 take about two
    hours on this machine's CPU (a hires step costs about 2.5 cheap ones).
@@ -73,14 +73,16 @@ STAGES: list[tuple[str, int, list[str]]] = [
     # the shipped model's teachers' teachers: the warp run's stage again in the hires layout
     # from the warp run, then the warp stage taught by both (converter.train --teachers)
     ("hires", 2000, ["--init", "{runs}/warp/best.keras", *SMOOTHED, *WARPED, "--layout", "hires"]),
-    ("distill", 2000, [*TAUGHT, "{runs}/warp/best.keras", "{runs}/hires/best.keras"]),
     # a teacher that has seen more people: the warp stage in the hires layout from the people
-    # run, on the training faces and assets/faces/teacher's (RUNS/data-more, made by the recipe)
+    # run, on the training faces and assets/faces/teacher's (RUNS/data-more, made by the recipe).
+    # It needs neither hires nor distill, so the two hires runs can run side by side (README,
+    # "Retraining") and --from distill then does the two distilled runs alone.
     (
         "hires-more",
         2000,
         [*PEOPLE_ON, "--layout", "hires", "--data", "{runs}/data-more"],
     ),
+    ("distill", 2000, [*TAUGHT, "{runs}/warp/best.keras", "{runs}/hires/best.keras"]),
     # the shipped model: the warp stage taught by the distilled run and the hires-more run
     ("distill2", 2000, [*TAUGHT, "{runs}/distill/best.keras", "{runs}/hires-more/best.keras"]),
 ]
@@ -117,7 +119,7 @@ VAL_SEED = 1
 # choose runs between the people runs and the warp run, which continues the chosen one
 STAGE_NAMES = [
     "stage1",
-    *("reference", "people", "choose", "warp", "hires", "distill", "hires-more", "distill2"),
+    *("reference", "people", "choose", "warp", "hires", "hires-more", "distill", "distill2"),
 ]
 CHOOSE = STAGE_NAMES.index("choose")
 # The stage whose best checkpoint is the shipped model (make model-report converts it)

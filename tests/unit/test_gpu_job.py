@@ -41,7 +41,7 @@ def test_gpu_job_runs_parity_and_the_recipe_and_summarises(tmp_path):
     summary = json.loads((out / "training_gpu.json").read_text())
     choice = summary.pop("choice")
     runs = ["stage1", "reference", "people-seed0", "people-seed1", "warp"]
-    runs += ["hires", "distill", "hires-more", "distill2"]
+    runs += ["hires", "hires-more", "distill", "distill2"]
     assert list(summary) == runs, log[-3000:]
     for run in summary.values():
         assert run["step"] >= 1 and run["history"][-1]["step"] == run["step"]  # cut, evaluated

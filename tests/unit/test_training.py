@@ -170,7 +170,7 @@ def test_a_dead_batch_maker_is_reported_not_waited_on(faces):
 def test_recipe_chains_its_runs_and_draws_three_people_seeds():
     from converter.recipe import commands
 
-    first, second, *people, warp, hires, distill, hires_more, distill2 = commands(
+    first, second, *people, warp, hires, hires_more, distill, distill2 = commands(
         ROOT / "r", seed=2, workers=4, extra=["--quiet"]
     )
     assert first[first.index("--out") + 1] == str(ROOT / "r" / "stage1")
@@ -186,8 +186,9 @@ def test_recipe_chains_its_runs_and_draws_three_people_seeds():
     assert warp[warp.index("--out") + 1] == str(ROOT / "r" / "warp")
     assert warp[warp.index("--warp-share") + 1] == "0.7"
     assert warp[warp.index("--label-smoothing") + 1] == "0.1"
-    # the teachers' chain: a hires run from the warp run, the warp stage taught by both, a hires
-    # run on more faces; then the shipped run, the warp stage taught by the last two
+    # the teachers' chain: a hires run from the warp run, a hires run on more faces, the warp
+    # stage taught by the warp and first hires runs; then the shipped run, the warp stage taught
+    # by the distilled run and the hires run on more faces
     r = ROOT / "r"
     assert hires[hires.index("--init") + 1] == str(r / "warp" / "best.keras")
     assert hires[hires.index("--layout") + 1] == "hires" and "--teachers" not in hires
@@ -200,8 +201,8 @@ def test_recipe_chains_its_runs_and_draws_three_people_seeds():
         assert taught.teachers == [r / t / "best.keras" for t in teachers]
         assert taught.layout is None and taught.warp_share == 0.7
         assert taught.label_smoothing == 0.1
-    runs = (first, second, *people, warp, hires, distill, hires_more, distill2)
-    assert [a[a.index("--seed") + 1] for a in runs] == list("2223442324")
+    runs = (first, second, *people, warp, hires, hires_more, distill, distill2)
+    assert [a[a.index("--seed") + 1] for a in runs] == list("2223442234")
     for args in runs:
         assert args[args.index("--workers") + 1] == "4"
         assert args[-1] == "--quiet" and "assets/faces/tune" in args
@@ -221,11 +222,12 @@ def test_recipe_stops_at_the_shipped_stage_unless_told_and_a_dry_run_runs_nothin
         return [line.split(":")[1].strip() for line in lines if line.startswith("recipe: ")]
 
     people = ["people-seed0", "people-seed1", "people-seed2"]
-    teachers = ["hires", "distill", "hires-more"]
+    teachers = ["hires", "hires-more", "distill"]
     assert planned() == ["stage1", "reference", *people, "warp", *teachers, "distill2"]
     assert recipe.SHIPPED == "distill2" == recipe.STAGE_NAMES[-1]
     assert planned("--to", "warp") == ["stage1", "reference", *people, "warp"]
-    assert planned("--from", "hires", "--to", "distill") == ["hires", "distill"]
+    assert planned("--from", "hires", "--to", "distill") == teachers
+    assert planned("--from", "distill") == ["distill", "distill2"]  # after the two hires runs
     assert list(tmp_path.iterdir()) == []  # no run started, no choice made, no links
 
 
@@ -239,7 +241,7 @@ def test_recipe_shares_a_lease_by_what_each_stage_costs(tmp_path, capsys):
         if line.startswith("recipe: "):
             words = line.split()
             minutes[words[1].rstrip(":")] = float(words[words.index("--minutes") + 1])
-    assert list(minutes) == ["warp", "hires", "distill", "hires-more", "distill2"]
+    assert list(minutes) == ["warp", "hires", "hires-more", "distill", "distill2"]
     assert sum(minutes.values()) == pytest.approx(100, abs=0.05)  # the lease, all of it
     # every stage has 2,000 steps: the shares follow each step's cost, not the steps alone
     assert minutes["hires"] / minutes["warp"] == pytest.approx(2.5, rel=0.01)
