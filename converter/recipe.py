@@ -70,8 +70,8 @@ STAGES: list[tuple[str, int, list[str]]] = [
     ("reference", 5000, ["--init", "{runs}/stage1/last.keras", *CONTINUE]),
     ("people", 2000, ["--init", "{runs}/reference/best.keras", *SMOOTHED]),
     ("warp", 2000, PEOPLE_ON),
-    # the shipped model's teachers' teachers: the warp run's stage again in the hires layout
-    # from the warp run, then the warp stage taught by both (converter.train --teachers)
+    # the shipped model's teachers' teachers: the warp run's stage again in the hires layout,
+    # from the warp run (distill, below, is taught by both)
     ("hires", 2000, ["--init", "{runs}/warp/best.keras", *SMOOTHED, *WARPED, "--layout", "hires"]),
     # a teacher that has seen more people: the warp stage in the hires layout from the people
     # run, on the training faces and assets/faces/teacher's (RUNS/data-more, made by the recipe).
@@ -82,6 +82,7 @@ STAGES: list[tuple[str, int, list[str]]] = [
         2000,
         [*PEOPLE_ON, "--layout", "hires", "--data", "{runs}/data-more"],
     ),
+    # the warp stage taught by the warp run and the hires run (converter.train --teachers)
     ("distill", 2000, [*TAUGHT, "{runs}/warp/best.keras", "{runs}/hires/best.keras"]),
     # the shipped model: the warp stage taught by the distilled run and the hires-more run
     ("distill2", 2000, [*TAUGHT, "{runs}/distill/best.keras", "{runs}/hires-more/best.keras"]),
