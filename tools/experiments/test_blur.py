@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-from variants import measure_sets, pin_threads  # noqa: E402  (after the path set-up)
+from variants import measure_sets, pin_threads, plain_crops  # noqa: E402  (after the path set-up)
 
 SIGMAS = (0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 SHRINK = (0.75, 0.5)
@@ -53,9 +53,8 @@ def main() -> int:
     import cv2
     import keras
 
-    from converter.data import MARGIN_RATIO, load_faces
+    from converter.data import load_faces
     from converter.metrics import auc
-    from converter.selfblend import frame
     from converter.train import predict
     from deepfake_scanner.preprocess import SPEC
 
@@ -91,8 +90,7 @@ def main() -> int:
             print(json.dumps(row), flush=True)
     for name in ("train", "teacher", "tune", "eval"):
         faces = load_faces(ROOT / "assets" / "faces" / name, ROOT / ".cache")
-        pairs = zip(faces.crops, faces.keypoints, strict=True)
-        v = [sharpness(frame(c, k, SPEC.size, MARGIN_RATIO, None)) for c, k in pairs]
+        v = [sharpness(crop) for crop in plain_crops(faces)]
         p10, p50, p90 = np.percentile(v, [10, 50, 90])
         print(json.dumps({"set": name, "faces": len(v), "sharpness_median": round(p50),
                           "p10": round(p10), "p90": round(p90)}), flush=True)  # fmt: skip

@@ -117,23 +117,29 @@ def gap_head(build):
     return build_model
 
 
+def plain_crops(faces):
+    """A face set's plain, unaugmented real crops, as the scanner would crop them."""
+    import numpy as np
+
+    from converter.data import MARGIN_RATIO
+    from converter.selfblend import frame
+    from deepfake_scanner.preprocess import SPEC
+
+    pairs = zip(faces.crops, faces.keypoints, strict=True)
+    return np.stack([frame(c, k, SPEC.size, MARGIN_RATIO, None) for c, k in pairs])
+
+
 @cache
 def measure_sets(name: str):
     """The fixed inputs `measure` scores for one face set (tune or eval): its self-blend pairs
     (eval_set seed 1) with their labels, and its plain, unaugmented real crops. Built once per
     process: soup.py measures many models on the same sets."""
-    import numpy as np
-
-    from converter.data import MARGIN_RATIO, load_faces
-    from converter.selfblend import frame
+    from converter.data import load_faces
     from converter.train import eval_set
-    from deepfake_scanner.preprocess import SPEC
 
     faces = load_faces(ROOT / "assets" / "faces" / name, ROOT / ".cache")
     x, y = eval_set(faces, 600, 1)
-    pairs = zip(faces.crops, faces.keypoints, strict=True)
-    plain = np.stack([frame(c, k, SPEC.size, MARGIN_RATIO, None) for c, k in pairs])
-    return x, y, plain
+    return x, y, plain_crops(faces)
 
 
 def measure(model) -> dict:
