@@ -137,7 +137,7 @@ bench: build
 batch-parity: setup
 	$(PY) -m converter.batch_parity --out benchmarks/results/batch_parity_cpu.json
 
-# Retrain the shipped model from scratch (about four hours on 2 cores), then rebuild
+# Retrain the shipped model from scratch (about three hours on 2 cores), then rebuild
 # models/reference with its parity gate, threshold, evaluation report and plots.
 # Stage 1 learns self-blends with an easy-to-hard curriculum; stage 2 continues at full
 # difficulty with a fresh, lower learning-rate schedule; stage 3 adds label smoothing (bounded
@@ -150,8 +150,10 @@ batch-parity: setup
 # hires layout, the same stage taught by both (distillation), a hires run on more faces, and the
 # shipped run: the warp stage taught by the last two (README, "Taught twice").
 SHIPPED_RUN := runs/distill2
+# Runs that do not need each other train side by side, one a core (README, "Retraining")
+PARALLEL ?= 2
 train-reference: setup
-	$(PY) -m converter.recipe --runs runs
+	$(PY) -m converter.recipe --runs runs --parallel $(PARALLEL)
 	$(MAKE) model-report
 
 # The first of int8, dynamic-range, float16 that passes the parity gate serves; all three are

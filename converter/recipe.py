@@ -2,8 +2,8 @@
 it, and one choice.
 
     python -m converter.recipe [--runs runs] [--seed 0] [--people-runs 3] [--from STAGE]
-                               [--to STAGE] [--workers 1] [--minutes M] [--dry-run]
-                               [TRAIN_OPTIONS]
+                               [--to STAGE] [--workers 1] [--minutes M | --parallel N]
+                               [--dry-run] [TRAIN_OPTIONS]
 
 1. stage1: from scratch, 3,000 steps, blends ramping from easy to full difficulty.
 2. reference: 5,000 steps from stage1's last weights, lr 5e-4, full difficulty throughout.
@@ -26,26 +26,38 @@ it, and one choice.
 
 Every run trains on assets/faces/train and keeps the checkpoint with the best self-blend AUC on
 the tune people (assets/faces/tune), all on the same self-blends (--val-seed 1), so the runs'
-AUCs compare. `make train-reference` runs this on the CPU (about four hours on two cores) and
-`make model-report` converts and evaluates RUNS/distill2/best.keras; tools/gpu_job.sh runs it on a
-lent GPU machine. --from STAGE redoes the stages from STAGE on (e.g. --from people on an
-existing RUNS/reference), --to STAGE stops after STAGE; --dry-run prints the runs' commands
-and runs none. On a GPU machine give --workers (processes making batches, the CPU is the limit
-there) and, to fit a lease, --minutes: the time left is shared out over the remaining runs by
-their steps times what a step of the stage costs (run_cost), so a cut recipe still ends with
-every run, and each run's learning rate anneals to the end of its share (converter.train's
-Schedule). Each run is its own process: the backend's memory and threads end with it. Any
-other option is passed to every run (e.g. `--batch 8 --val-fakes 16` for a quick try).
+AUCs compare. `make train-reference` runs this on the CPU (--parallel 2: about three hours on
+two cores) and `make model-report` converts and evaluates RUNS/distill2/best.keras;
+tools/gpu_job.sh runs it on a lent GPU machine. --from STAGE redoes the stages from STAGE on
+(e.g. --from people on an existing RUNS/reference), --to STAGE stops after STAGE; --dry-run
+prints the runs' commands and runs none. On a GPU machine give --workers (processes making
+batches, the CPU is the limit there) and, to fit a lease, --minutes: the time left is shared
+out over the remaining runs by their steps times what a step of the stage costs (run_cost), so
+a cut recipe still ends with every run, and each run's learning rate anneals to the end of its
+share (converter.train's Schedule). Each run is its own process: the backend's memory and
+threads end with it. Any other option is passed to every run (e.g. `--batch 8 --val-fakes 16`
+for a quick try).
+
+--parallel N runs up to N runs at once, each as soon as the runs it reads have ended (the people
+seeds side by side; the warp run beside hires-more, then hires), each on its own share of the
+CPUs this process may use (Linux), with --quiet and its output lines led by its name. On this
+2-core machine, one run a core, that takes about a fifth off the whole recipe by the stage
+times measured one at a time (README, "Retraining"). It does not mix with --minutes, which
+shares a lease out run after run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # Continuing a trained model: a lower learning rate at full difficulty from the first step.
@@ -173,6 +185,87 @@ def more_faces(folder: Path) -> Path:
     return folder
 
 
+def needs(stage: str) -> set[str]:
+    """The run folders a stage's flags read ({runs}/NAME/...): "people" is the choice's copy;
+    data-more is made by the recipe itself just before the hires-more run."""
+    flags = next(f for name, _, f in STAGES if name == stage)
+    found = {m for flag in flags for m in re.findall(r"\{runs\}/([\w-]+)/", flag)}
+    return found - {"data-more"}
+
+
+def cpu_groups(slots: int) -> list[set[int] | None]:
+    """Each of `slots` side-by-side runs' own CPUs, split from those this process may use; None
+    (no pinning) where there are fewer CPUs than slots or no affinity call (not Linux)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return [None] * slots
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < slots:
+        return [None] * slots
+    size = len(cpus) // slots
+    return [set(cpus[i * size : (i + 1) * size]) for i in range(slots)]
+
+
+def prefixed(stream, name: str) -> threading.Thread:
+    """Copy a run's output to stderr line by line, each line led by the run's name."""
+
+    def copy() -> None:
+        for line in stream:
+            sys.stderr.write(f"{name}: {line}")
+            sys.stderr.flush()
+
+    thread = threading.Thread(target=copy, daemon=True)
+    thread.start()
+    return thread
+
+
+Job = tuple[str, set[str], Callable[[set[int] | None], subprocess.Popen | None]]
+
+
+def side_by_side(jobs: list[Job], slots: int, poll: float = 0.5) -> int:
+    """Run jobs (name, the names it waits for, start) with at most `slots` at once, each as soon
+    as what it waits for has ended, in list order among the ready ones. `start(cpus)` returns
+    the job's process, or None for work done in this process (it is then over). The first
+    failure stops the others and its exit status is returned; 0 when every job succeeded."""
+    pending = list(jobs)
+    groups = cpu_groups(slots)
+    running: dict[str, tuple[subprocess.Popen, int]] = {}  # name: (process, slot)
+    done: set[str] = set()
+    while pending or running:
+        free = sorted(set(range(slots)) - {slot for _, slot in running.values()})
+        progressed = False
+        for job in [j for j in pending if j[1] <= done]:
+            if not free:
+                break
+            name, _, start = job
+            pending.remove(job)
+            slot = free[0]
+            proc = start(groups[slot])
+            if proc is None:
+                done.add(name)
+                progressed = True
+            else:
+                running[name] = (proc, free.pop(0))
+        if progressed:
+            continue
+        if not running:  # waiting on a job that is neither done nor to be run
+            raise SystemExit(f"recipe: {pending[0][0]} waits for runs that are not planned")
+        time.sleep(poll)
+        for name, (proc, _) in list(running.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            del running[name]
+            if code != 0:
+                for other, _ in running.values():
+                    other.terminate()
+                for other, _ in running.values():
+                    other.wait()
+                print(f"recipe: {name} failed (exit {code})", file=sys.stderr)
+                return code
+            done.add(name)
+    return 0
+
+
 def choose(runs: Path, folders: list[str]) -> dict:
     """Copy the run with the best validation AUC to RUNS/people (ties: the first) and say why."""
     scores = {}
@@ -222,12 +315,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--workers", type=int, default=1, help="converter.train --workers")
     p.add_argument("--minutes", type=float, default=None, help="wall-time budget for every run")
+    p.add_argument(
+        "--parallel", type=int, default=1, help="runs at once, each on its share of the CPUs"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--dry-run", action="store_true", help="print the runs' commands, run none")
     args, passthrough = p.parse_known_args(argv)
     if args.people_runs < 1:
         p.error("--people-runs must be at least 1")
-    extra = passthrough + (["--quiet"] if args.quiet else [])
+    if args.parallel < 1:
+        p.error("--parallel must be at least 1")
+    if args.parallel > 1 and args.minutes:
+        p.error("--parallel and --minutes do not mix: a lease is shared out run after run")
+    extra = passthrough + (["--quiet"] if args.quiet or args.parallel > 1 else [])
     deadline = time.time() + args.minutes * 60 if args.minutes else None
     planned = list(
         zip(
@@ -241,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--to {args.stop} comes before --from {args.start}")
     todo = [(run, a) for run, a in planned if start <= STAGE_NAMES.index(run[0]) <= stop]
     people = [folder for (stage, folder, _, _), _ in planned if stage == "people"]
+    if args.parallel > 1:
+        return in_parallel(args, todo, people, start <= CHOOSE <= stop)
     cost_left = sum(run_cost(run[0], run[3]) for run, _ in todo)
     shared = 0.0  # a dry run's clock does not move: what the runs before would have used
     chose = not start <= CHOOSE <= stop  # True: nothing to choose in this call
@@ -271,6 +373,56 @@ def main(argv: list[str] | None = None) -> int:
     if not chose and not args.dry_run:
         choose_and_say(args.runs, people)
     return 0
+
+
+def in_parallel(args, todo: list, people: list[str], choosing: bool) -> int:
+    """The planned runs (and the choice, when in range) side by side: see --parallel."""
+    planned = {folder for (_, folder, _, _), _ in todo} | ({"people"} if choosing else set())
+
+    def waits(stage: str) -> set[str]:  # what this call runs itself; the rest exists already
+        return needs(stage) & planned
+
+    def launch(folder: str, stage: str, train_args: list[str]):
+        def start(cpus: set[int] | None) -> subprocess.Popen | None:
+            if args.dry_run:
+                return None
+            if stage == "hires-more":
+                more_faces(args.runs / "data-more")
+            if cpus is not None:
+                print(f"recipe: {folder} starts on CPUs {sorted(cpus)}", file=sys.stderr)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "converter.train", *train_args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+            )
+            prefixed(proc.stdout, folder)
+            return proc
+
+        return start
+
+    jobs: list[Job] = []
+    for (stage, folder, _, _), train_args in todo:
+        after = waits(stage)
+        print(
+            f"recipe: {folder}: after {', '.join(sorted(after)) or 'nothing'}: "
+            f"python -m converter.train {' '.join(train_args)}",
+            file=sys.stderr,
+            flush=True,
+        )
+        jobs.append((folder, after, launch(folder, stage, train_args)))
+    if choosing:
+
+        def choice(_cpus) -> None:
+            if not args.dry_run:
+                choose_and_say(args.runs, people)
+
+        ran = set(people) & {folder for folder, _, _ in jobs}
+        # the choice goes first among ready jobs: the runs after it wait for it
+        at = next((i for i, j in enumerate(jobs) if "people" in j[1]), len(jobs))
+        jobs.insert(at, ("people", ran, choice))
+    return side_by_side(jobs, args.parallel, poll=0.0 if args.dry_run else 0.5)
 
 
 def choose_and_say(runs: Path, people: list[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -229,6 +230,99 @@ def test_recipe_stops_at_the_shipped_stage_unless_told_and_a_dry_run_runs_nothin
     assert planned("--from", "hires", "--to", "distill") == teachers
     assert planned("--from", "distill") == ["distill", "distill2"]  # after the two hires runs
     assert list(tmp_path.iterdir()) == []  # no run started, no choice made, no links
+
+
+def test_recipe_in_parallel_runs_each_run_after_the_runs_it_reads(tmp_path, capsys):
+    from converter import recipe
+
+    def waits(*argv):
+        argv = ("--runs", str(tmp_path), "--dry-run", "--parallel", "2", *argv)
+        assert recipe.main(list(argv)) == 0
+        out = {}
+        for line in capsys.readouterr().err.splitlines():
+            if line.startswith("recipe: "):
+                run, after = line.split(": ")[1:3]
+                out[run] = after.removeprefix("after ")
+                assert line.split()[-1] == "--quiet"  # side by side: no progress bars
+        return out
+
+    assert waits() == {
+        "stage1": "nothing",
+        "reference": "stage1",
+        **{f"people-seed{s}": "reference" for s in range(3)},
+        "warp": "people",  # the choice's copy of the best people seed
+        "hires": "warp",
+        "hires-more": "people",
+        "distill": "hires, people, warp",
+        "distill2": "distill, hires-more, people",
+    }
+    # what exists already is not waited for: the two hires runs start together
+    assert waits("--from", "hires") == {
+        "hires": "nothing",
+        "hires-more": "nothing",
+        "distill": "hires",
+        "distill2": "distill, hires-more",
+    }
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(SystemExit):  # a lease is shared out in order
+        recipe.main(["--runs", str(tmp_path), "--parallel", "2", "--minutes", "60"])
+
+
+def test_side_by_side_overlaps_ready_runs_and_stops_at_the_first_failure(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from converter import recipe
+
+    log = tmp_path / "log"
+
+    def job(name, after, seconds=0.6, code=0):
+        script = (
+            "import os, sys, time; log = open(sys.argv[1], 'a');"
+            "cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else [];"
+            f"log.write(f'{name} start {{time.time()}} {{cpus}}\\n'); log.flush();"
+            f"time.sleep({seconds}); log.write(f'{name} end {{time.time()}}\\n'); sys.exit({code})"
+        )
+
+        def start(cpus):
+            kw = {"preexec_fn": (lambda: os.sched_setaffinity(0, cpus))} if cpus else {}
+            return subprocess.Popen([sys.executable, "-c", script, str(log)], **kw)
+
+        return (name, set(after), start)
+
+    def events():
+        out = {}
+        for line in log.read_text().splitlines():
+            name, what, when, *cpus = line.split(" ", 3)
+            out[f"{name} {what}"] = float(when)
+            if cpus:
+                out[f"{name} cpus"] = cpus[0]
+        return out
+
+    jobs = [job("a", []), job("b", ["a"]), job("c", ["a"]), job("d", ["b", "c"], 0.1)]
+    assert recipe.side_by_side(jobs, slots=2, poll=0.05) == 0
+    t = events()
+    assert t["a end"] <= t["b start"] and t["a end"] <= t["c start"]
+    assert t["b start"] < t["c end"] and t["c start"] < t["b end"]  # b and c overlapped
+    assert t["d start"] >= max(t["b end"], t["c end"])
+    if len(os.sched_getaffinity(0)) >= 2:  # each side gets its own CPUs
+        assert t["b cpus"] != t["c cpus"]
+    log.unlink()
+    # one slot: one at a time, in list order
+    assert recipe.side_by_side([job("x", [], 0.2), job("y", [], 0.2)], slots=1, poll=0.05) == 0
+    t = events()
+    assert t["x end"] <= t["y start"]
+    log.unlink()
+    # a failure stops the run beside it, and nothing after it starts
+    jobs = [job("bad", [], 0.1, code=3), job("slow", [], 30), job("after", ["bad"])]
+    began = time.time()
+    assert recipe.side_by_side(jobs, slots=2, poll=0.05) == 3
+    assert time.time() - began < 10
+    t = events()
+    assert "slow end" not in t and "after start" not in t
+    with pytest.raises(SystemExit, match="not planned"):
+        recipe.side_by_side([job("lost", ["never"])], slots=2, poll=0.05)
 
 
 def test_recipe_shares_a_lease_by_what_each_stage_costs(tmp_path, capsys):
