@@ -144,7 +144,8 @@ def check() -> float:
 
     it = interpreter(keep_all=True)
     img = cv2.imread(str(next((ROOT / "assets/faces/train").rglob("*.jpg"))))
-    assert img is not None, "make setup fetches the training photos"
+    if img is None:
+        raise SystemExit("no training photo to check on: make setup fetches them")
     x = cv2.cvtColor(cv2.resize(img, (192, 192)), cv2.COLOR_BGR2RGB).astype(np.float32)[None] / 255
     it.set_tensor(it.get_input_details()[0]["index"], x)
     it.invoke()
