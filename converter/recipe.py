@@ -244,7 +244,8 @@ def side_by_side(jobs: list[Job], slots: int, poll: float = 0.5) -> int:
                 done.add(name)
                 progressed = True
             else:
-                running[name] = (proc, free.pop(0))
+                running[name] = (proc, slot)
+                free.remove(slot)
         if progressed:
             continue
         if not running:  # waiting on a job that is neither done nor to be run
@@ -357,11 +358,7 @@ def main(argv: list[str] | None = None) -> int:
             train_args += ["--minutes", f"{share:.2f}"]
             shared += share if args.dry_run else 0.0
         cost_left -= run_cost(stage, steps)
-        print(
-            f"recipe: {folder}: python -m converter.train {' '.join(train_args)}",
-            file=sys.stderr,
-            flush=True,
-        )
+        say_run(folder, train_args)
         if args.dry_run:
             continue
         if stage == "hires-more":
@@ -378,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
 def in_parallel(args, todo: list, people: list[str], choosing: bool) -> int:
     """The planned runs (and the choice, when in range) side by side: see --parallel."""
     planned = {folder for (_, folder, _, _), _ in todo} | ({"people"} if choosing else set())
+    readers: list[threading.Thread] = []  # each run's output copier, joined at the end
 
     def waits(stage: str) -> set[str]:  # what this call runs itself; the rest exists already
         return needs(stage) & planned
@@ -397,7 +395,7 @@ def in_parallel(args, todo: list, people: list[str], choosing: bool) -> int:
                 text=True,
                 preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
             )
-            prefixed(proc.stdout, folder)
+            readers.append(prefixed(proc.stdout, folder))
             return proc
 
         return start
@@ -405,12 +403,7 @@ def in_parallel(args, todo: list, people: list[str], choosing: bool) -> int:
     jobs: list[Job] = []
     for (stage, folder, _, _), train_args in todo:
         after = waits(stage)
-        print(
-            f"recipe: {folder}: after {', '.join(sorted(after)) or 'nothing'}: "
-            f"python -m converter.train {' '.join(train_args)}",
-            file=sys.stderr,
-            flush=True,
-        )
+        say_run(folder, train_args, f"after {', '.join(sorted(after)) or 'nothing'}: ")
         jobs.append((folder, after, launch(folder, stage, train_args)))
     if choosing:
 
@@ -422,7 +415,16 @@ def in_parallel(args, todo: list, people: list[str], choosing: bool) -> int:
         # the choice goes first among ready jobs: the runs after it wait for it
         at = next((i for i, j in enumerate(jobs) if "people" in j[1]), len(jobs))
         jobs.insert(at, ("people", ran, choice))
-    return side_by_side(jobs, args.parallel, poll=0.0 if args.dry_run else 0.5)
+    code = side_by_side(jobs, args.parallel, poll=0.0 if args.dry_run else 0.5)
+    for reader in readers:  # a run's last lines may still be in its pipe when it has ended
+        reader.join()
+    return code
+
+
+def say_run(folder: str, train_args: list[str], when: str = "") -> None:
+    """The line that names a run and its command, before it starts (or instead, --dry-run)."""
+    command = f"python -m converter.train {' '.join(train_args)}"
+    print(f"recipe: {folder}: {when}{command}", file=sys.stderr, flush=True)
 
 
 def choose_and_say(runs: Path, people: list[str]) -> None:

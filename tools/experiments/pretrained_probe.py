@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "experiments"))
 
-from facemesh import interpreter  # noqa: E402  (after the path set-up)
+from facemesh import TRUNK_END, interpreter  # noqa: E402  (after the path set-up)
 from variants import measure_sets, pin_threads  # noqa: E402
 
 SIZE = 192
@@ -46,15 +46,12 @@ class Features:
     def __init__(self) -> None:
         self.it = interpreter(keep_all=True)
         self.inp = self.it.get_input_details()[0]["index"]
-        prelu = [
-            d
-            for d in self.it.get_tensor_details()
-            if d["name"].startswith("p_re_lu") and len(d["shape"]) == 4
-        ]
-        # the last PReLU of each resolution before the two heads split (3x3 is the trunk's end)
+        tensors = self.it.get_tensor_details()
+        end = next(d["index"] for d in tensors if d["name"] == TRUNK_END)
+        # the last PReLU of each resolution up to the trunk's end, before the two heads split
         last: dict[int, dict] = {}
-        for d in prelu:
-            if d["index"] <= 160:
+        for d in tensors:
+            if d["name"].startswith("p_re_lu") and len(d["shape"]) == 4 and d["index"] <= end:
                 last[int(d["shape"][1])] = d
         self.levels = [last[k]["index"] for k in sorted(last, reverse=True)]
         self.names = [last[k]["name"] for k in sorted(last, reverse=True)]
@@ -83,9 +80,10 @@ def training_pairs(n_pairs: int, seed: int, warp: float):
 
     faces = load_faces(ROOT / "assets/faces/train", ROOT / ".cache")
     rng = np.random.default_rng(seed)
+    weights = source_weights(faces)
     xs, ys = [], []
-    for _ in range(n_pairs // 32):
-        x, y = make_batch(faces, rng, 64, 1.0, source_weights(faces), warp=warp)
+    for _ in range(n_pairs // 32):  # 32 pairs a batch
+        x, y = make_batch(faces, rng, 64, 1.0, weights, warp=warp)
         xs.append(x)
         ys.append(y)
     return np.concatenate(xs), np.concatenate(ys)
