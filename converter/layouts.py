@@ -10,7 +10,7 @@ dense layer. They differ in where the face is pooled:
 - "hires": conv1 pooled 2x2, so conv2 runs at 56x56, conv3/conv4 at 28, the dilated layers at
   14, and conv8 is pooled to 7x7: 466 M multiply-adds a face against 162 M, and 29 training
   images/s against 72 in real runs here, for twice the resolution where a blend's edge and
-  colour step are compared (tools/experiments/layout.py, README "What we tried", "Resolution").
+  colour step are compared (tools/experiments/layout.py, docs/experiments.md, "Resolution").
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ it, and one choice.
 3. people: 2,000 steps from reference's best, lr 5e-4, label smoothing 0.1, run --people-runs
    times with seeds --seed, --seed + 1, ... (RUNS/people-seedN); then
 4. choose: the people run with the best tune AUC is copied to RUNS/people, with choice.json
-   saying what each scored. Seeds alone moved the reserved AUC by 0.036 (README, "Seeds"), as
+   saying what each scored. Seeds alone moved the reserved AUC by 0.036 (docs/experiments.md,
+   "Seeds"), as
    much as any change we tried, so the recipe draws three and keeps the best on the tune set.
 5. warp: 2,000 steps from RUNS/people/best.keras with the people stage's options and 70 % of
    the faces warped into other proportions (--warp-share 0.7, seed --seed + 2; README, "New
@@ -21,8 +22,8 @@ it, and one choice.
 8. distill: the warp stage again from RUNS/people, trained towards the mean logit of RUNS/warp
    and RUNS/hires as well as the labels (converter.train --teachers; seed --seed + 1).
 9. distill2: the warp stage again from RUNS/people, taught by RUNS/distill and RUNS/hires-more
-   (seed --seed + 2): the shipped model (README, "Taught twice"). Stages 6-9 take about two
-   hours on this machine's CPU (a hires step costs about 2.5 cheap ones).
+   (seed --seed + 2): the shipped model (docs/experiments.md, "Taught twice"). Stages 6-9 take
+   about two hours on this machine's CPU (a hires step costs about 2.5 cheap ones).
 
 Every run trains on assets/faces/train and keeps the checkpoint with the best self-blend AUC on
 the tune people (assets/faces/tune), all on the same self-blends (--val-seed 1), so the runs'
@@ -66,7 +67,7 @@ CONTINUE = ["--lr", "5e-4", "--curriculum", "0"]
 # differences).
 SMOOTHED = [*CONTINUE, "--label-smoothing", "0.1"]
 # The warp run's share of pairs whose base face is warped into other proportions
-# (converter.train --warp-share; README, "New face shapes").
+# (converter.train --warp-share; docs/experiments.md, "New face shapes").
 WARP_SHARE = 0.7
 WARPED = ["--warp-share", str(WARP_SHARE)]
 # The warp stage's start and options, which the later stages repeat with a change
@@ -121,7 +122,7 @@ def lease_share(minutes_left: float, stage: str, steps: int, cost_left: float) -
 
 # Each run's seed is --seed plus its stage's offset. The offsets are those of the runs behind
 # the shipped model, each chosen among seeds by its tune AUC: warp seed 2 (README, "New face
-# shapes"), distill seed 1 and distill2 seed 2 (README, "Taught twice").
+# shapes"), distill seed 1 and distill2 seed 2 (docs/experiments.md, "Taught twice").
 SEED_OFFSETS = {"warp": 2, "distill": 1, "distill2": 2}
 DATA = ["--data", str(TRAIN_FACES), "--val-data", "assets/faces/tune"]
 # One validation set for every seed (seed 0's, as before), so runs with different seeds choose

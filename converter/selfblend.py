@@ -254,7 +254,8 @@ def make_pair(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(real, fake) serving-size crops made from one stored face, augmented alike. warp: the
     share of pairs whose base is warped first (warp_face), real and fake alike; on the few
-    identities here it raised the reserved AUC in every seed (README, "New face shapes")."""
+    identities here it raised the reserved AUC in every seed (docs/experiments.md, "New face
+    shapes")."""
     base = camera(context, rng)
     if warp and rng.random() < warp:
         base, keypoints = warp_face(base, keypoints, rng)

@@ -47,7 +47,8 @@ CHANCE_STEPS = 400  # stop if the loss has not left ln 2 by then
 CHANCE_LOSS = 0.66
 EVAL_EVERY = 250
 SAVE_EVERY = 250
-DISTILL = 0.5  # --teachers' share of the targets (README, "One network taught by both layouts")
+# --teachers' share of the targets (docs/experiments.md, "One network taught by both layouts")
+DISTILL = 0.5
 EMA_WARMUP = 10  # --ema: the average's decay is min(decay, (1 + n) / (EMA_WARMUP + n))
 
 
@@ -414,7 +415,7 @@ def sam_step(model, rho: float, keras):
     and schedule) applies that one at the weights as they were. Two forward and backward
     passes a step; batch norm's statistics move in both, alike on either backend. On the few
     identities here it raised the tune AUC of every seed, the reserved one within its noise
-    (README, "Flat minima")."""
+    (docs/experiments.md, "Flat minima")."""
     weights, loss_fn = model.trainable_variables, model.loss
     if not model.optimizer.built:  # a resumed model's optimizer is built, its state loaded
         model.optimizer.build(weights)

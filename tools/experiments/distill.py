@@ -2,7 +2,8 @@
 
 A cheap-layout and a hires-layout model miss different blends: the mean of their logits scored
 reserved 0.855 on variants.measure's pairs, 0.012-0.020 over the better of the two, where pairs
-within one layout gained 0.000-0.008 (ensemble.py, README "Two layouts together"). An ensemble is
+within one layout gained 0.000-0.008 (ensemble.py, docs/experiments.md "Two layouts together"). An
+ensemble is
 not the seed CNN and costs a classification a member; distillation (Hinton et al., 2015) trains
 one network towards the ensemble's scores instead. Here the student is the served network in
 the cheap layout and its loss on each training pair is
@@ -24,8 +25,8 @@ by both layouts"): seeds 0 / 1 / 2 scored reserved 0.844 / 0.840 / 0.849 against
 0.853) with insightface/t1.jpg over its threshold: not shipped. A second round, taught by
 the distilled seed 1 and the hires run on the 269 faces (--teachers), equalled the first on
 measure; its seed 2 exported at reserved 0.866 with no reserved photo over the threshold and
-ships as 2026.11.28.0448 (README "Taught twice"). With --alpha 0.75 and 1.0 (seed 2) the tune
-AUC rose by 0.010 and the reserved one by +0.001 and -0.005 (distill.json distill2_share);
+ships as 2026.11.28.0448 (docs/experiments.md "Taught twice"). With --alpha 0.75 and 1.0 (seed 2)
+the tune AUC rose by 0.010 and the reserved one by +0.001 and -0.005 (distill.json distill2_share);
 at 0.75, seeds 0 / 1 scored tune 0.841 / 0.835 and reserved 0.852 / 0.845, and seed 2, exported,
 reserved 0.863 with insightface/t1.jpg over its threshold: not shipped (distill2_share_seeds,
 export_a075_seed2). A third round at 0.75, taught by that seed 2 and the hires run on 269 faces,

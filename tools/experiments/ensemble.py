@@ -8,8 +8,8 @@ score, and of the mean of the members' logits. An ensemble is not the seed CNN a
 classification a member, so this is a measure of what differently trained models miss alike, not
 a candidate for serving.
 
-Result (2026-11-28, benchmarks/results/ensemble.json, README "Mixed faces" and after): the
-shipped model (cheap layout) with the hires-layout warp run from the same weights scored
+Result (2026-11-28, benchmarks/results/ensemble.json, docs/experiments.md "Mixed faces" and after):
+the shipped model (cheap layout) with the hires-layout warp run from the same weights scored
 reserved 0.855 against 0.835 and 0.833 alone, more than any same-layout ensemble tried (+0.008
 to +0.012, "Building on the warps"); two hires runs together did not gain.
 """

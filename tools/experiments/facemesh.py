@@ -19,7 +19,8 @@ The fine-tuned network is not the seed CNN, so it cannot ship; it can teach one 
 converter.train --teachers (its input is the seed CNN's: 224x224 RGB in [0, 1], FaceMesh's own
 convention).
 
-Result (2026-12-08, benchmarks/results/facemesh.json, README "A pretrained face network"):
+Result (2026-12-08, benchmarks/results/facemesh.json, docs/experiments.md "A pretrained face
+network"):
 --check 4.8e-06. Fine-tuned 2,000 steps, seed 0: tune 0.749, reserved 0.752 (at --lr 1e-4 the
 run stopped at chance). Its logit mean with the shipped model and a hires-more run scored tune
 0.861 (the two seed CNNs alone 0.851), but a student of the three equalled its twin (tune 0.835

@@ -1,6 +1,6 @@
 """Would test-time flips help? The self-blend AUC of a Keras model on its own crops, on their
 mirror images, and on the mean of both logits, for the tune and the reserved people
-(variants.py's sets: eval_set seed 1, 600 pairs each). README, "What we tried".
+(variants.py's sets: eval_set seed 1, 600 pairs each). docs/experiments.md, "What we tried".
 
     .venv/bin/python tools/experiments/flip_tta.py [models/reference/seed_cnn.keras]
 """

@@ -1,8 +1,8 @@
 """Does hiding who a face is from the network help it judge new people?
 
-Where the shipped model errs (README, "What we tried"): it scores the training people's own real
-crops far lower (median 0.08) than a new person's (0.28-0.34), while the blends of both score
-alike; it has learned what the training people look like when real. Dong et al. (CVPR 2023,
+Where the shipped model errs (docs/experiments.md, "What we tried"): it scores the training people's
+own real crops far lower (median 0.08) than a new person's (0.28-0.34), while the blends of both
+score alike; it has learned what the training people look like when real. Dong et al. (CVPR 2023,
 "Implicit Identity Leakage") measured the same in binary deepfake classifiers: they pick up
 identity, and that hurts them on new people. Here an identity head learns to name each crop's
 source file (the identity unit of the splits) from the penultimate features (dense1, 256),
@@ -15,7 +15,7 @@ the head is dropped, best.keras is the plain seed CNN.
 The run is the recipe's people stage, seed 0, with the very batches of the recipe's run (the
 source of each pair is read off the same seeded draw), plus the head. It is measured like the
 other experiments (tools/experiments/variants.py measure: self-blends of the tune and the reserved
-people, eval_set seed 1), against the recipe's seed-0 run (README, "What we tried").
+people, eval_set seed 1), against the recipe's seed-0 run (docs/experiments.md, "What we tried").
 
     .venv/bin/python tools/experiments/identity_adversary.py --weight 0.3 \
         --out runs/experiments/idadv-w0.3

@@ -21,7 +21,8 @@ tune AUC scored reserved 0.824 / 0.824 / 0.835 with warps against 0.819 / 0.811 
 (+0.010 on average, every seed up), tune 0.805 / 0.794 / 0.813 against 0.809 / 0.810 / 0.797; at
 step 2,000 warps led on both sets in every seed (reserved +0.020, tune +0.019 on average). Seed
 2's warp run has the best tune AUC of the six and above the shipped model's; exported, it scored
-reserved AUC 0.853 with no reserved photo above its threshold (README, "New face shapes").
+reserved AUC 0.853 with no reserved photo above its threshold (docs/experiments.md, "New face
+shapes").
 
 Follow-ups (2026-11-27 afternoon, benchmarks/results/warp_followups.json; README "Building on
 the warps"): --share 1.0 --amp 0.10 0.25 (stronger), --grid 6 (finer), --data with two more

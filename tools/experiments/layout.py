@@ -13,14 +13,14 @@ Two comparisons, each against the shipped layout under the very same arguments a
 - `--mode warp`: the shipped model's last stage (people-stage arguments, --warp-share 0.7,
   2,000 steps) from the shipped float weights, which fit either layout (same shapes), best
   checkpoint by tune. For the cheap layout this is identity_warps.py's "warps again" row.
-Measured by variants.measure like every row in the README's "What we tried".
+Measured by variants.measure like every row in docs/experiments.md.
 
-Result (2026-11-27 evening, benchmarks/results/layout.json, README "Resolution"): the tune AUC
-rose in all four comparisons (+0.022 to +0.044), the reserved one moved by -0.012 to +0.020;
-both exports scored reserved 0.839 and 0.835 (shipped 0.853) with one reserved photo over the
-threshold. Not shipped. With the two Debian sources' faces as well (--data runs/data-more/faces,
-2026-11-28, benchmarks/results/hires_more.json): reserved +0.009 over the hires runs without
-them, exported 0.840 with the same reserved photo over the threshold.
+Result (2026-11-27 evening, benchmarks/results/layout.json, docs/experiments.md "Resolution"): the
+tune AUC rose in all four comparisons (+0.022 to +0.044), the reserved one moved by -0.012
+to +0.020; both exports scored reserved 0.839 and 0.835 (shipped 0.853) with one reserved photo
+over the threshold. Not shipped. With the two Debian sources' faces as well (--data
+runs/data-more/faces, 2026-11-28, benchmarks/results/hires_more.json): reserved +0.009 over the
+hires runs without them, exported 0.840 with the same reserved photo over the threshold.
 
     taskset -c 0 .venv/bin/python tools/experiments/layout.py --layout cheap --mode scratch \\
         --out runs/experiments/layout-cheap-s0 &

@@ -6,7 +6,7 @@ pairs each), the median score of its real crops and of its blends and the AUC wi
 then the mean within-face AUC, the pooled AUC once each face's median real logit is subtracted
 (what per-person offsets cost), and the pooled AUC on self-blends of the training people (what
 the model does on people it has seen); and the pooled AUC with each photo left out in turn (how
-much one photo decides it). README, "What we tried".
+much one photo decides it). docs/experiments.md, "What we tried".
 
     .venv/bin/python tools/experiments/per_face.py [models/reference/seed_cnn.keras]
 """

@@ -1,9 +1,9 @@
 """Does new lighting on the training faces help the seed CNN on new people, as new face shapes
 (warps) did?
 
-README "New face shapes": warping the training faces raised the reserved AUC in every seed, by
-making a training person come with other proportions from batch to batch, so "I have seen this
-face as real" stops paying. This is the photometric counterpart: after camera() (the base
+docs/experiments.md "New face shapes": warping the training faces raised the reserved AUC in every
+seed, by making a training person come with other proportions from batch to batch, so "I have seen
+this face as real" stops paying. This is the photometric counterpart: after camera() (the base
 image's global look), a share of the bases get a smooth random illumination field, a 3x3 grid of
 log-gains (luminance, N(0, s) with s drawn from 0.10-0.25, plus a fifth of that per channel),
 cubic-interpolated over the image and multiplied in. Real and fake share it (it is applied to

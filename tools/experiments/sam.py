@@ -11,8 +11,8 @@ stage's arguments, `--warp-share 0.7`, from `2026.11.27.0744`'s float weights), 
 compared with the warp run of the same seed, which drew the same batches. Each step costs two
 forward and backward passes.
 
-Result (2026-11-27 evening, benchmarks/results/sam.json, README "Flat minima"): no SAM run did
-worse than its plain twin on either held-out set; at rho 0.15 and 0.3 all three seeds gained
+Result (2026-11-27 evening, benchmarks/results/sam.json, docs/experiments.md "Flat minima"): no SAM
+run did worse than its plain twin on either held-out set; at rho 0.15 and 0.3 all three seeds gained
 (tune +0.019 and +0.023, reserved +0.009 and +0.009 on average), and the tune AUC rose with
 rho. Exported, the best of each radius on tune scored reserved 0.850 and 0.838 on make
 model-report's self-blends against the shipped model's 0.853: not shipped.

@@ -1,6 +1,6 @@
 """Does the model lean on fine detail that new people do not share? The self-blend AUC of Keras
 models when the test crops (reals and blends alike) are blurred or resampled first, and how
-sharp each face set's plain crops are. README, "Seeing less".
+sharp each face set's plain crops are. docs/experiments.md, "Seeing less".
 
     .venv/bin/python tools/experiments/test_blur.py models/reference/seed_cnn.keras [MORE.keras]
         [--sets tune eval teacher]

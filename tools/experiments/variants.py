@@ -3,7 +3,7 @@
 Prints one JSON line: pooled and paired AUC on self-blends of the tune and the reserved people
 (eval_set seed 1, 600 pairs each), and the median score of their plain, unaugmented real crops.
 Run two at once with --threads 1 to compare them under the same load. The runs quoted in the
-README ("What we tried"), each about 20-25 minutes with two side by side on 2 cores:
+docs/experiments.md ("What we tried"), each about 20-25 minutes with two side by side on 2 cores:
 
     # architecture, from scratch, 1,200 steps: Flatten head (the seed's) vs global average pool
     python tools/experiments/variants.py --name base --steps 1200

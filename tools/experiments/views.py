@@ -3,9 +3,9 @@ the network a grey image, or only its fine detail, as candidates for distillatio
 
 Distillation gained most when its teachers erred differently: the cheap and the hires layouts
 miss different blends, and their logit mean beat either alone by more than any two models of
-one layout (README, "Two layouts together", "One network taught by both layouts"). Another way
-to make a model err differently is to change what it sees. Here a fixed, untrained 1x1 or 5x5
-convolution ("view") goes in front of the seed CNN:
+one layout (docs/experiments.md, "Two layouts together", "One network taught by both layouts").
+Another way to make a model err differently is to change what it sees. Here a fixed, untrained 1x1
+or 5x5 convolution ("view") goes in front of the seed CNN:
 
 - grey: every channel the luma (0.299 R + 0.587 G + 0.114 B), so colour mismatch, a strong
   cue of the blends, is hidden and the shape of the boundary has to carry the decision;
@@ -13,8 +13,8 @@ convolution ("view") goes in front of the seed CNN:
   a blend's blurred edge and its source's sharpness jitter show, and none of the face's shading;
 - blur1.0, blur1.5: G x, a Gaussian of that sigma per channel: no fine detail. Blurring the test
   crops alone raised the reserved AUC of two trained models by up to 0.02 and left the tune AUC
-  where it was (README, "Seeing less"), so this asks whether a network that never sees the
-  detail does better.
+  where it was (docs/experiments.md, "Seeing less"), so this asks whether a network that never sees
+  the detail does better.
 
 Each view model starts from `2026.11.27.0744`'s weights behind the view (the view's output has
 the input's range, so the weights fit) and runs the recipe's warp stage (2,000 steps, --warp-share
