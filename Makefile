@@ -137,7 +137,7 @@ bench: build
 batch-parity: setup
 	$(PY) -m converter.batch_parity --out benchmarks/results/batch_parity_cpu.json
 
-# Retrain the shipped model from scratch (about three hours on 2 cores), then rebuild
+# Retrain the shipped model from scratch (two to three hours on 2 cores), then rebuild
 # models/reference with its parity gate, threshold, evaluation report and plots.
 # Stage 1 learns self-blends with an easy-to-hard curriculum; stage 2 continues at full
 # difficulty with a fresh, lower learning-rate schedule; stage 3 adds label smoothing (bounded

@@ -27,17 +27,17 @@ it, and one choice.
 
 Every run trains on assets/faces/train and keeps the checkpoint with the best self-blend AUC on
 the tune people (assets/faces/tune), all on the same self-blends (--val-seed 1), so the runs'
-AUCs compare. `make train-reference` runs this on the CPU (--parallel 2: about three hours on
-two cores) and `make model-report` converts and evaluates RUNS/distill2/best.keras;
-tools/gpu_job.sh runs it on a lent GPU machine. --from STAGE redoes the stages from STAGE on
-(e.g. --from people on an existing RUNS/reference), --to STAGE stops after STAGE; --dry-run
-prints the runs' commands and runs none. On a GPU machine give --workers (processes making
-batches, the CPU is the limit there) and, to fit a lease, --minutes: the time left is shared
-out over the remaining runs by their steps times what a step of the stage costs (run_cost), so
-a cut recipe still ends with every run, and each run's learning rate anneals to the end of its
-share (converter.train's Schedule). Each run is its own process: the backend's memory and
-threads end with it. Any other option is passed to every run (e.g. `--batch 8 --val-fakes 16`
-for a quick try).
+AUCs compare. `make train-reference` runs this on the CPU (--parallel 2: two to three hours on
+two cores; 115 minutes uncut on 2026-12-08) and `make model-report` converts and evaluates
+RUNS/distill2/best.keras; tools/gpu_job.sh runs it on a lent GPU machine. --from STAGE redoes
+the stages from STAGE on (e.g. --from people on an existing RUNS/reference), --to STAGE stops
+after STAGE; --dry-run prints the runs' commands and runs none. On a GPU machine give --workers
+(processes making batches, the CPU is the limit there) and, to fit a lease, --minutes: the time
+left is shared out over the remaining runs by their steps times what a step of the stage costs
+(run_cost), so a cut recipe still ends with every run, and each run's learning rate anneals to
+the end of its share (converter.train's Schedule). Each run is its own process: the backend's
+memory and threads end with it. Any other option is passed to every run (e.g. `--batch 8
+--val-fakes 16` for a quick try).
 
 --parallel N runs up to N runs at once, each as soon as the runs it reads have ended (the people
 seeds side by side; the warp run beside hires-more, then hires), each on its own share of the
