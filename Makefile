@@ -146,9 +146,10 @@ batch-parity: setup
 # predate the five newest training sources (README, "The model"). The recipe is
 # converter/recipe.py; tools/gpu_job.sh runs the same on a lent GPU machine.
 # Then the warp run: 2,000 more steps from the chosen people run with 70 % of the faces warped
-# into other proportions (--warp-share; docs/experiments.md, "New face shapes"); then the same stage in the
-# hires layout, the same stage taught by both (distillation), a hires run on more faces, and the
-# shipped run: the warp stage taught by the last two (docs/experiments.md, "Taught twice").
+# into other proportions (--warp-share; docs/experiments.md, "New face shapes"); then the same
+# stage in the hires layout, the same stage taught by both (distillation), a hires run on more
+# faces, and the shipped run: the warp stage taught by the last two (docs/experiments.md,
+# "Taught twice").
 SHIPPED_RUN := runs/distill2
 # Runs that do not need each other train side by side, one a core (README, "Retraining")
 PARALLEL ?= 2

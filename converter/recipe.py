@@ -11,11 +11,11 @@ it, and one choice.
    times with seeds --seed, --seed + 1, ... (RUNS/people-seedN); then
 4. choose: the people run with the best tune AUC is copied to RUNS/people, with choice.json
    saying what each scored. Seeds alone moved the reserved AUC by 0.036 (docs/experiments.md,
-   "Seeds"), as
-   much as any change we tried, so the recipe draws three and keeps the best on the tune set.
+   "Seeds"), as much as any change we tried, so the recipe draws three and keeps the best on
+   the tune set.
 5. warp: 2,000 steps from RUNS/people/best.keras with the people stage's options and 70 % of
-   the faces warped into other proportions (--warp-share 0.7, seed --seed + 2; README, "New
-   face shapes"), in RUNS/warp: the model shipped until 2026-11-28.
+   the faces warped into other proportions (--warp-share 0.7, seed --seed + 2;
+   docs/experiments.md, "New face shapes"), in RUNS/warp: the model shipped until 2026-11-28.
 6. hires: the warp stage again from RUNS/warp in the hires layout (seed --seed).
 7. hires-more: the warp stage from RUNS/people in the hires layout on the training faces and
    assets/faces/teacher's (RUNS/data-more: links to both; seed --seed).
@@ -121,8 +121,8 @@ def lease_share(minutes_left: float, stage: str, steps: int, cost_left: float) -
 
 
 # Each run's seed is --seed plus its stage's offset. The offsets are those of the runs behind
-# the shipped model, each chosen among seeds by its tune AUC: warp seed 2 (README, "New face
-# shapes"), distill seed 1 and distill2 seed 2 (docs/experiments.md, "Taught twice").
+# the shipped model, each chosen among seeds by its tune AUC: warp seed 2 (docs/experiments.md,
+# "New face shapes"), distill seed 1 and distill2 seed 2 ("Taught twice").
 SEED_OFFSETS = {"warp": 2, "distill": 1, "distill2": 2}
 DATA = ["--data", str(TRAIN_FACES), "--val-data", "assets/faces/tune"]
 # One validation set for every seed (seed 0's, as before), so runs with different seeds choose

@@ -7,12 +7,11 @@ for generalising to unseen manipulations. Here that is an auxiliary head during 
 1x1 convolution with a sigmoid on relu3 (14 x 14 x 48), with a pixel-wise cross-entropy weighted
 by --weight. The served model is unchanged (the head is dropped; best.keras is the plain seed CNN).
 
-The run is the recipe's people stage, seed 0, exactly (same start, runs/reference/best.keras,
-same arguments, the same batches in the same order: the masks are framed with a copy of each
-pair's random state, so the recipe's draws are untouched), plus the head. It is measured like the
-other experiments (tools/experiments/variants.py measure: self-blends of the tune and the
-reserved people, eval_set seed 1), against the recipe's seed-0 run (docs/experiments.md, "What we
-tried").
+The run is the recipe's people stage, seed 0, exactly (same start, runs/reference/best.keras, same
+arguments, the same batches in the same order: the masks are framed with a copy of each pair's
+random state, so the recipe's draws are untouched), plus the head. It is measured like the other
+experiments (tools/experiments/variants.py measure: self-blends of the tune and the reserved people,
+eval_set seed 1), against the recipe's seed-0 run (docs/experiments.md, "What we tried").
 
     .venv/bin/python tools/experiments/boundary_aux.py --weight 10 --out runs/experiments/boundary
 """

@@ -16,10 +16,11 @@ with the erasing on top, compared with the distilled run of the same seed (disti
 the same start, seed and teachers; the erasing draws change the batches after the first pair);
 measured by variants.measure.
 
-Result (2026-11-28 07:26-08:12 UTC, benchmarks/results/cutout.json, README "Hiding part of each
-crop"): seeds 0 / 2 scored tune 0.823 / 0.836 against 0.829 / 0.836 for their twins and reserved
-0.846 / 0.852 against 0.843 / 0.849 (+0.003 both): inside the seeds' spread, tune no better, not
-adopted. Stronger (--share 0.8 --area 0.05 0.3, seed 2): tune 0.830, reserved 0.838, worse.
+Result (2026-11-28 07:26-08:12 UTC, benchmarks/results/cutout.json, docs/experiments.md "Hiding part
+of each crop"): seeds 0 / 2 scored tune 0.823 / 0.836 against 0.829 / 0.836 for their twins and
+reserved 0.846 / 0.852 against 0.843 / 0.849 (+0.003 both): inside the seeds' spread, tune no
+better, not adopted. Stronger (--share 0.8 --area 0.05 0.3, seed 2): tune 0.830, reserved 0.838,
+worse.
 
     git show 554c55d:models/reference/seed_cnn.keras > runs/m0744/seed_cnn.keras
     taskset -c 1 .venv/bin/python tools/experiments/cutout.py --seed 2 \\

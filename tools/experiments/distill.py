@@ -3,9 +3,8 @@
 A cheap-layout and a hires-layout model miss different blends: the mean of their logits scored
 reserved 0.855 on variants.measure's pairs, 0.012-0.020 over the better of the two, where pairs
 within one layout gained 0.000-0.008 (ensemble.py, docs/experiments.md "Two layouts together"). An
-ensemble is
-not the seed CNN and costs a classification a member; distillation (Hinton et al., 2015) trains
-one network towards the ensemble's scores instead. Here the student is the served network in
+ensemble is not the seed CNN and costs a classification a member; distillation (Hinton et al., 2015)
+trains one network towards the ensemble's scores instead. Here the student is the served network in
 the cheap layout and its loss on each training pair is
 
     (1 - alpha) * BCE(smoothed label, student) + alpha * BCE(sigmoid(mean teacher logit), student)
@@ -18,17 +17,17 @@ seed (the same start, seed and batches); with --data runs/data-more/faces, with 
 run on those 269 faces (whose 36 faces from libdlib19.1 and gramps no teacher was trained on).
 Measured by variants.measure.
 
-Result (2026-11-28 02:07-03:13 UTC, benchmarks/results/distill.json, README "One network taught
-by both layouts"): seeds 0 / 1 / 2 scored reserved 0.844 / 0.840 / 0.849 against 0.824 / 0.824 /
-0.835 for their twins (+0.017 on average, every seed up) and tune 0.830 / 0.832 / 0.831 against
-0.805 / 0.794 / 0.813; on the 269 faces +0.009. Exported, seed 2 scored reserved 0.861 (shipped
-0.853) with insightface/t1.jpg over its threshold: not shipped. A second round, taught by
-the distilled seed 1 and the hires run on the 269 faces (--teachers), equalled the first on
-measure; its seed 2 exported at reserved 0.866 with no reserved photo over the threshold and
-ships as 2026.11.28.0448 (docs/experiments.md "Taught twice"). With --alpha 0.75 and 1.0 (seed 2)
-the tune AUC rose by 0.010 and the reserved one by +0.001 and -0.005 (distill.json distill2_share);
-at 0.75, seeds 0 / 1 scored tune 0.841 / 0.835 and reserved 0.852 / 0.845, and seed 2, exported,
-reserved 0.863 with insightface/t1.jpg over its threshold: not shipped (distill2_share_seeds,
+Result (2026-11-28 02:07-03:13 UTC, benchmarks/results/distill.json, docs/experiments.md "One
+network taught by both layouts"): seeds 0 / 1 / 2 scored reserved 0.844 / 0.840 / 0.849 against
+0.824 / 0.824 / 0.835 for their twins (+0.017 on average, every seed up) and tune 0.830 / 0.832 /
+0.831 against 0.805 / 0.794 / 0.813; on the 269 faces +0.009. Exported, seed 2 scored reserved 0.861
+(shipped 0.853) with insightface/t1.jpg over its threshold: not shipped. A second round, taught by
+the distilled seed 1 and the hires run on the 269 faces (--teachers), equalled the first on measure;
+its seed 2 exported at reserved 0.866 with no reserved photo over the threshold and ships as
+2026.11.28.0448 (docs/experiments.md "Taught twice"). With --alpha 0.75 and 1.0 (seed 2) the tune
+AUC rose by 0.010 and the reserved one by +0.001 and -0.005 (distill.json distill2_share); at 0.75,
+seeds 0 / 1 scored tune 0.841 / 0.835 and reserved 0.852 / 0.845, and seed 2, exported, reserved
+0.863 with insightface/t1.jpg over its threshold: not shipped (distill2_share_seeds,
 export_a075_seed2). A third round at 0.75, taught by that seed 2 and the hires run on 269 faces,
 equalled the second (distill3, export_distill3_seed0: reserved 0.859, t1.jpg over).
 

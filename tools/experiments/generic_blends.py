@@ -1,13 +1,13 @@
 """Do self-blends of photos that are not faces help the seed CNN see blends on new people?
 
-The reserved AUC is bound by the few real identities the registries hold (README, "What we
-tried"): the network learns the blend on about 55 people, mostly video frames, and tells blends
-of new people from their own reals less well (0.86 within a face, 0.97 on the training people).
-A blend's traces (a soft closed edge where colour and sharpness change) do not need a face, and
-the registries hold many sharp photographs without people. Here a share of each batch's pairs is
-made from square patches of such photos, blended by the very same code inside a face-shaped mask:
-each patch borrows the keypoints of a random training face (every stored crop has the face at the
-same place and scale, so any face's keypoints fit any crop).
+The reserved AUC is bound by the few real identities the registries hold (docs/experiments.md, "What
+we tried"): the network learns the blend on about 55 people, mostly video frames, and tells blends
+of new people from their own reals less well (0.86 within a face, 0.97 on the training people). A
+blend's traces (a soft closed edge where colour and sharpness change) do not need a face, and the
+registries hold many sharp photographs without people. Here a share of each batch's pairs is made
+from square patches of such photos, blended by the very same code inside a face-shaped mask: each
+patch borrows the keypoints of a random training face (every stored crop has the face at the same
+place and scale, so any face's keypoints fit any crop).
 
 The run is the recipe's people stage, seed 0 (from runs/reference/best.keras, the recipe's
 arguments), with the generic patches added to the training faces; measured like the other

@@ -15,8 +15,8 @@ steps from `2026.11.27.0744`) with the mix on top, compared with identity_warps.
 the same seed (the same start and seed; the mix draws change the batches after the first mixed
 pair); measured by variants.measure.
 
-Result (2026-11-28 00:58-01:16 UTC, benchmarks/results/identity_morph.json, README "Mixed
-faces"): seeds 0 / 2 scored tune 0.820 / 0.810 against 0.805 / 0.813 for their twins and
+Result (2026-11-28 00:58-01:16 UTC, benchmarks/results/identity_morph.json, docs/experiments.md
+"Mixed faces"): seeds 0 / 2 scored tune 0.820 / 0.810 against 0.805 / 0.813 for their twins and
 reserved 0.828 / 0.826 against 0.824 / 0.835 (-0.003 on average): not adopted.
 
     git show 554c55d:models/reference/seed_cnn.keras > runs/m0744/seed_cnn.keras

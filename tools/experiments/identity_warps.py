@@ -1,14 +1,14 @@
 """Do new face shapes, made by warping the training faces, help the seed CNN on new people?
 
-The error analysis (README, "Which blends it misses") says the network has learned what the
-training people look like when real, and a new person's reals sit nearer the blends. Hiding
-identity from the penultimate features (identity_adversary.py) did not move the reserved AUC.
-This tries the input side instead: before a pair is made, the base image gets a smooth random
-warp (a 4x4 grid of displacements, cubic-interpolated, each of about 5-15 % of the eyes-to-mouth
-distance: converter.selfblend.warp_face, which `converter.train --warp-share` turns on), so
-that the same person comes with other proportions from batch to batch, and the keypoints the
-blend mask is drawn from move with the face. Real and fake share the warp, so it says nothing
-about the label: only the blend does.
+The error analysis (docs/experiments.md, "Which blends it misses") says the network has learned what
+the training people look like when real, and a new person's reals sit nearer the blends. Hiding
+identity from the penultimate features (identity_adversary.py) did not move the reserved AUC. This
+tries the input side instead: before a pair is made, the base image gets a smooth random warp (a 4x4
+grid of displacements, cubic-interpolated, each of about 5-15 % of the eyes-to-mouth distance:
+converter.selfblend.warp_face, which `converter.train --warp-share` turns on), so that the same
+person comes with other proportions from batch to batch, and the keypoints the blend mask is drawn
+from move with the face. Real and fake share the warp, so it says nothing about the label: only the
+blend does.
 
 Two runs side by side, one core each, the recipe's people-stage arguments and validation set,
 from the same weights with the same seed: `--variant plain` (make_pair as it is) and `--variant
@@ -24,9 +24,9 @@ step 2,000 warps led on both sets in every seed (reserved +0.020, tune +0.019 on
 reserved AUC 0.853 with no reserved photo above its threshold (docs/experiments.md, "New face
 shapes").
 
-Follow-ups (2026-11-27 afternoon, benchmarks/results/warp_followups.json; README "Building on
-the warps"): --share 1.0 --amp 0.10 0.25 (stronger), --grid 6 (finer), --data with two more
-sources (extra_faces.py), and second rounds from the shipped model; none moved the reserved AUC
+Follow-ups (2026-11-27 afternoon, benchmarks/results/warp_followups.json; docs/experiments.md
+"Building on the warps"): --share 1.0 --amp 0.10 0.25 (stronger), --grid 6 (finer), --data with two
+more sources (extra_faces.py), and second rounds from the shipped model; none moved the reserved AUC
 by more than the seeds do, and more people raised the tune AUC only.
 
     taskset -c 0 .venv/bin/python tools/experiments/identity_warps.py --variant plain \\

@@ -1,14 +1,14 @@
 """Do mixed feature statistics (MixStyle) help the seed CNN on new people?
 
-The network separates the blends of its training people from their reals far better (AUC 0.97)
-than a new person's (0.85), and a new person's plain reals score higher (README, "Which blends
-it misses"). MixStyle (Zhou et al., ICLR 2021) is a training-only regulariser made for
-generalising to domains not seen in training (person re-identification across cameras among
-them): in shallow layers it replaces each sample's per-channel feature mean and standard
-deviation, with probability p, by a random mix of its own and another sample's, so the
-"style" of a person or a camera stops being something the network can lean on. A blend's
-evidence is local (an edge, a colour or sharpness step between inside and outside the mask);
-a per-channel affine change of a whole feature map keeps it.
+The network separates the blends of its training people from their reals far better (AUC 0.97) than
+a new person's (0.85), and a new person's plain reals score higher (docs/experiments.md, "Which
+blends it misses"). MixStyle (Zhou et al., ICLR 2021) is a training-only regulariser made for
+generalising to domains not seen in training (person re-identification across cameras among them):
+in shallow layers it replaces each sample's per-channel feature mean and standard deviation, with
+probability p, by a random mix of its own and another sample's, so the "style" of a person or a
+camera stops being something the network can lean on. A blend's evidence is local (an edge, a colour
+or sharpness step between inside and outside the mask); a per-channel affine change of a whole
+feature map keeps it.
 
 Here after relu1 and relu2 (the cheap layout's 28x28x64 maps), p 0.5, mixing weights drawn
 from Beta(0.1, 0.1), the statistics held out of the gradient (as in the paper). Identity at
@@ -17,11 +17,11 @@ is the shipped model's last stage (the people-stage arguments with --warp-share 
 steps from `2026.11.27.0744`'s weights), so it is compared with identity_warps.py's warp run of
 the same seed, which drew the very same batches; measured by variants.measure.
 
-Result (2026-11-27 22:24-23:31 UTC, benchmarks/results/mixstyle.json, README "Mixed feature
-statistics"): seeds 0 / 1 / 2 scored tune 0.820 / 0.811 / 0.817 against 0.805 / 0.794 / 0.813
-for their twins (+0.012 on average) and reserved 0.835 / 0.808 / 0.836 against 0.824 / 0.824 /
-0.835 (-0.001); mixing after relu1-relu4 in every batch (seed 2): tune 0.816, reserved 0.840.
-The tune set rose in every seed, the reserved set did not: not adopted.
+Result (2026-11-27 22:24-23:31 UTC, benchmarks/results/mixstyle.json, docs/experiments.md "Mixed
+feature statistics"): seeds 0 / 1 / 2 scored tune 0.820 / 0.811 / 0.817 against 0.805 / 0.794 /
+0.813 for their twins (+0.012 on average) and reserved 0.835 / 0.808 / 0.836 against 0.824 / 0.824 /
+0.835 (-0.001); mixing after relu1-relu4 in every batch (seed 2): tune 0.816, reserved 0.840. The
+tune set rose in every seed, the reserved set did not: not adopted.
 
     git show 554c55d:models/reference/seed_cnn.keras > runs/m0744/seed_cnn.keras
     taskset -c 0 .venv/bin/python tools/experiments/mixstyle.py --seed 2 \\

@@ -1,15 +1,14 @@
 """Does sharpness-aware minimisation close the gap between training people and new people?
 
-The shipped model scores self-blends of its training people at AUC 0.97 and of people it never
-saw at 0.85 (README, "Which blends it misses"): a generalisation gap on few identities, which
-more augmentation, identity hiding and weight soups narrowed only within the seeds' spread.
+The shipped model scores self-blends of its training people at AUC 0.97 and of people it never saw
+at 0.85 (docs/experiments.md, "Which blends it misses"): a generalisation gap on few identities,
+which more augmentation, identity hiding and weight soups narrowed only within the seeds' spread.
 SAM (Foret et al., ICLR 2021) takes each step's gradient at the worst nearby weights (a step of
-length rho along the normalised gradient), which favours flat minima; it is reported to help
-most on small datasets. Here (`converter.train --sam`, converter.train.sam_step) it replaces
-the optimizer step of the very run that ships (`identity_warps.py --variant warp`: the people
-stage's arguments, `--warp-share 0.7`, from `2026.11.27.0744`'s float weights), so each run is
-compared with the warp run of the same seed, which drew the same batches. Each step costs two
-forward and backward passes.
+length rho along the normalised gradient), which favours flat minima; it is reported to help most on
+small datasets. Here (`converter.train --sam`, converter.train.sam_step) it replaces the optimizer
+step of the very run that ships (`identity_warps.py --variant warp`: the people stage's arguments,
+`--warp-share 0.7`, from `2026.11.27.0744`'s float weights), so each run is compared with the warp
+run of the same seed, which drew the same batches. Each step costs two forward and backward passes.
 
 Result (2026-11-27 evening, benchmarks/results/sam.json, docs/experiments.md "Flat minima"): no SAM
 run did worse than its plain twin on either held-out set; at rho 0.15 and 0.3 all three seeds gained

@@ -1,12 +1,12 @@
 """Does a gain on the tune people predict a gain on the reserved people?
 
-Every "What we tried" comparison in the README is a variant against its twin (same starting
-weights, seed and batches), each measured by variants.measure on self-blends of the tune and the
-reserved people. This reads those pairs back from benchmarks/results/*.json (the paths below
-name each variant and its twin) and prints, per pair, the change on each set, then the mean
-changes, how often the two changed the same way, and the correlation of the two changes. The
-recipe chooses checkpoints and seeds on the tune people, so this says how far that choice can
-be trusted to carry to people outside both sets.
+Every comparison in docs/experiments.md ("What we tried") is a variant against its twin (same
+starting weights, seed and batches), each measured by variants.measure on self-blends of the tune
+and the reserved people. This reads those pairs back from benchmarks/results/*.json (the paths below
+name each variant and its twin) and prints, per pair, the change on each set, then the mean changes,
+how often the two changed the same way, and the correlation of the two changes. The recipe chooses
+checkpoints and seeds on the tune people, so this says how far that choice can be trusted to carry
+to people outside both sets.
 
     python3 tools/experiments/tune_vs_reserved.py
 """
